@@ -1,0 +1,60 @@
+package dev.unwinder.api;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/** Stack memory over a memory segment: live native memory or a mapped file. */
+final class SegmentStackMemory implements StackMemory {
+    private final MemorySegment segment;
+    private final long base;
+    private final long size;
+    private final ByteOrder order;
+    private final ValueLayout.OfLong layout;
+
+    SegmentStackMemory(MemorySegment segment, long base, ByteOrder order) {
+        this.segment = segment;
+        this.base = base;
+        this.size = segment.byteSize();
+        this.order = order;
+        this.layout = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(order);
+    }
+
+    @Override
+    public long baseAddress() {
+        return base;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public ByteOrder byteOrder() {
+        return order;
+    }
+
+    @Override
+    public long readLong(long address) {
+        long offset = address - base;
+        if (Long.compareUnsigned(offset, size - 8) > 0 || size < 8) {
+            throw outOfBounds(address, base, size);
+        }
+        return segment.get(layout, offset);
+    }
+
+    @Override
+    public String toString() {
+        return describe(segment.isNative() ? "native" : "segment", base, size, order);
+    }
+
+    static UnwindException outOfBounds(long address, long base, long size) {
+        return new UnwindException(UnwindException.Reason.READ_OUT_OF_BOUNDS, UnwindException.NO_FRAME, address,
+                String.format("8-byte read at 0x%x is outside the stack memory [0x%x, 0x%x)", address, base, base + size));
+    }
+
+    static String describe(String kind, long base, long size, ByteOrder order) {
+        return String.format("StackMemory[%s, 0x%x..0x%x, %s]", kind, base, base + size, order);
+    }
+}

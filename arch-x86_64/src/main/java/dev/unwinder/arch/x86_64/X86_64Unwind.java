@@ -1,0 +1,89 @@
+package dev.unwinder.arch.x86_64;
+
+import com.google.auto.service.AutoService;
+import dev.unwinder.api.Registers;
+import dev.unwinder.api.StackMemory;
+import dev.unwinder.api.Unwind;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.OptionalInt;
+
+/**
+ * The x86_64 frame layout: fp is rbp. A prologue's {@code push %rbp; mov %rsp,%rbp} leaves the
+ * caller's rbp at {@code fp+0}, the return address that {@code call} pushed at {@code fp+8}, and
+ * the caller's sp at {@code fp+16}. The System V ABI keeps the stack 16-byte aligned at calls, so
+ * every fp is a multiple of 16.
+ *
+ * <p>Named {@code x86_64}, with the aliases {@code amd64} and {@code x86-64}. Stateless and
+ * thread-safe.
+ */
+@AutoService(Unwind.class)
+@SuppressWarnings("exports") // @AutoService is a compile-time annotation; readers need not see its module
+public final class X86_64Unwind implements Unwind {
+    private static final int RBP = 6;
+    private static final int RSP = 7;
+
+    /** Creates the plugin; {@link java.util.ServiceLoader} calls this. */
+    public X86_64Unwind() {}
+
+    @Override
+    public String name() {
+        return "x86_64";
+    }
+
+    @Override
+    public List<String> aliases() {
+        return List.of("amd64", "x86-64");
+    }
+
+    @Override
+    public int wordSize() {
+        return 8;
+    }
+
+    @Override
+    public ByteOrder byteOrder() {
+        return ByteOrder.LITTLE_ENDIAN;
+    }
+
+    @Override
+    public long nextOlderFpFromFpOffset() {
+        return 0;
+    }
+
+    @Override
+    public long nextOlderSpFromFpOffset() {
+        return 16;
+    }
+
+    @Override
+    public long nextOlderPcFromFpOffset() {
+        return 8;
+    }
+
+    @Override
+    public int fpAlignment() {
+        return 16;
+    }
+
+    @Override
+    public int stackPointerRegister() {
+        return RSP;
+    }
+
+    @Override
+    public OptionalInt linkRegister() {
+        return OptionalInt.empty();
+    }
+
+    /** Returns rbp. */
+    @Override
+    public long startFp(Registers registers, StackMemory memory) {
+        return registers.get(RBP);
+    }
+
+    @Override
+    public String toString() {
+        return "Unwind[x86_64]";
+    }
+}

@@ -1,0 +1,11 @@
+/** The x86_64 frame layout for unwinder, registered as an {@link dev.unwinder.api.Unwind} service. */
+// The module name is binding and, like the architecture, ends in digits.
+@SuppressWarnings("module")
+module dev.unwinder.arch.x86_64 {
+    requires transitive dev.unwinder.api;
+    requires static com.google.auto.service;
+
+    exports dev.unwinder.arch.x86_64;
+
+    provides dev.unwinder.api.Unwind with dev.unwinder.arch.x86_64.X86_64Unwind;
+}

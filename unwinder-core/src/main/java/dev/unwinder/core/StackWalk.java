@@ -1,0 +1,202 @@
+package dev.unwinder.core;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.unwinder.api.ControlFlow;
+import dev.unwinder.api.Frame;
+import dev.unwinder.api.FrameVisitor;
+import dev.unwinder.api.StackMemory;
+import dev.unwinder.api.Unwind;
+import dev.unwinder.api.UnwindException;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+
+/**
+ * Walks frame-pointer chains.
+ *
+ * <h2>The strict mode</h2>
+ * {@link #visitFrames visitFrames} and {@link #frameIterator frameIterator} follow the chain from a
+ * (pc, fp) pair up to a sentinel fp, the frame of the trampoline that entered the code being
+ * walked, with the semantics of Wasmtime's walker. A zero pc, fp or sentinel is rejected before
+ * anything else, and nothing is visited when fp equals the sentinel. At every step, before the
+ * frame is delivered, the walk checks that its fp is below the sentinel and aligned, reads the
+ * return address and the saved fp, and checks that the saved fp is above the fp. A failed check
+ * throws {@link UnwindException}: the frames delivered before it are exactly those whose links
+ * were good. The sentinel is only compared with fp values; it need not lie inside the memory.
+ *
+ * <h2>The lenient mode</h2>
+ * {@link #visitFramesLenient visitFramesLenient} walks native stacks, which have no sentinel and
+ * end in junk. It delivers every frame whose own pc and fp are good, the last one included, and
+ * reports in a {@link LenientWalk} why the link after it was not followed ({@link WalkEnd}).
+ *
+ * <p>Both modes read only the given {@link StackMemory}, allocate nothing per visited frame, and
+ * treat addresses as unsigned. A chain that must grow strictly inside a bounded memory cannot
+ * cycle, so every walk ends.
+ *
+ * {@snippet :
+ * Unwind unwind = Unwinders.forArch("s390x");
+ * StackMemory memory = StackMemory.ofBytes(stackBytes, stackBase, unwind.byteOrder());
+ * ControlFlow<Long> result = StackWalk.visitFrames(unwind, memory, pc, fp, entryFp, frame -> {
+ *     System.out.printf("#%d pc=0x%x fp=0x%x%n", frame.index(), frame.pc(), frame.fp());
+ *     return ControlFlow.continueWalk();
+ * });
+ * }
+ */
+public final class StackWalk {
+
+    private StackWalk() {}
+
+    /**
+     * Returns the frames from (pc, fp) up to, not including, the sentinel fp, innermost first.
+     *
+     * <p>The iterator reads the stack lazily: each {@code hasNext()} checks the next frame and its
+     * link, and throws {@link UnwindException} where the strict walk does; after that, every call
+     * throws the same exception again. Frames it returns are immutable snapshots.
+     *
+     * @param unwind the frame layout
+     * @param memory the stack, in the layout's byte order
+     * @param pc the pc of the innermost frame
+     * @param fp the fp of the innermost frame
+     * @param trampolineFp the sentinel fp, where the walk stops
+     * @return the frames
+     * @throws UnwindException if {@code pc}, {@code fp} or {@code trampolineFp} is zero
+     * @throws IllegalArgumentException if {@code memory}'s byte order or word size does not suit
+     *     {@code unwind}
+     */
+    public static Iterator<Frame> frameIterator(
+            Unwind unwind, StackMemory memory, long pc, long fp, long trampolineFp) {
+        checkLayout(unwind, memory);
+        return new StrictIterator(new StrictWalker(unwind, memory, pc, fp, trampolineFp));
+    }
+
+    /**
+     * Visits the frames from (pc, fp) up to, not including, the sentinel fp, innermost first,
+     * until the visitor breaks.
+     *
+     * @param unwind the frame layout
+     * @param memory the stack, in the layout's byte order
+     * @param pc the pc of the innermost frame
+     * @param fp the fp of the innermost frame
+     * @param trampolineFp the sentinel fp, where the walk stops
+     * @param visitor receives each frame; the frame is a cursor valid during the call only
+     * @param <B> the type of the value the visitor may stop with
+     * @return the visitor's {@link ControlFlow.Break}, or {@link ControlFlow#continueWalk()} when
+     *     the walk reached the sentinel
+     * @throws UnwindException if the stack breaks an invariant of the chain
+     * @throws IllegalArgumentException if {@code memory}'s byte order or word size does not suit
+     *     {@code unwind}
+     * @throws NullPointerException if the visitor returns {@code null}
+     */
+    public static <B> ControlFlow<B> visitFrames(
+            Unwind unwind, StackMemory memory, long pc, long fp, long trampolineFp, FrameVisitor<B> visitor) {
+        checkLayout(unwind, memory);
+        requireNonNull(visitor, "visitor");
+        StrictWalker walker = new StrictWalker(unwind, memory, pc, fp, trampolineFp);
+        WalkFrame frame = walker.frame;
+        while (walker.advance()) {
+            ControlFlow<B> flow = visitor.visit(frame);
+            if (flow.isBreak()) {
+                return flow;
+            }
+        }
+        return ControlFlow.continueWalk();
+    }
+
+    /**
+     * Walks a native stack that has no sentinel, from (pc, fp) to wherever its chain ends inside
+     * {@code memory}, delivering at most {@code maxFrames} frames.
+     *
+     * <p>Every frame whose own pc and fp are good is delivered: pc not zero, fp not zero and not
+     * {@code entryFp}, above the younger frame's fp, aligned, with its link words inside the
+     * memory. The last delivered frame may have a bad link; the result's {@link WalkEnd} describes
+     * it. Nothing is thrown for bad stack contents.
+     *
+     * @param unwind the frame layout
+     * @param memory the stack, in the layout's byte order
+     * @param pc the pc of the innermost frame
+     * @param fp the fp of the innermost frame
+     * @param entryFp an fp at which to stop, like the strict mode's sentinel (that frame is not
+     *     delivered), or 0 for none
+     * @param maxFrames the most frames to deliver, at least 0
+     * @param visitor receives each frame; the frame is a cursor valid during the call only
+     * @param <B> the type of the value the visitor may stop with
+     * @return how the walk ended, how many frames it delivered and the visitor's last answer
+     * @throws IllegalArgumentException if {@code maxFrames} is negative, or {@code memory}'s byte
+     *     order or word size does not suit {@code unwind}
+     * @throws NullPointerException if the visitor returns {@code null}
+     */
+    public static <B> LenientWalk<B> visitFramesLenient(
+            Unwind unwind, StackMemory memory, long pc, long fp, long entryFp, int maxFrames,
+            FrameVisitor<B> visitor) {
+        checkLayout(unwind, memory);
+        requireNonNull(visitor, "visitor");
+        if (maxFrames < 0) {
+            throw new IllegalArgumentException("maxFrames: " + maxFrames + " (expected: >= 0)");
+        }
+        LenientWalker walker = new LenientWalker(unwind, memory, pc, fp, entryFp, maxFrames);
+        WalkFrame frame = walker.frame;
+        while (walker.advance()) {
+            ControlFlow<B> flow = visitor.visit(frame);
+            if (flow.isBreak()) {
+                return new LenientWalk<>(WalkEnd.VISITOR_BREAK, walker.count, frame.fp(), flow);
+            }
+        }
+        return new LenientWalk<>(walker.end, walker.count, walker.endFp, ControlFlow.continueWalk());
+    }
+
+    private static void checkLayout(Unwind unwind, StackMemory memory) {
+        requireNonNull(unwind, "unwind");
+        requireNonNull(memory, "memory");
+        if (unwind.wordSize() != Long.BYTES) {
+            throw new IllegalArgumentException(
+                    "unwind.wordSize(): " + unwind.wordSize() + " for " + unwind.name() + " (expected: 8)");
+        }
+        int alignment = unwind.fpAlignment();
+        if (alignment <= 0 || Integer.bitCount(alignment) != 1) {
+            throw new IllegalArgumentException(
+                    "unwind.fpAlignment(): " + alignment + " for " + unwind.name() + " (expected: a power of two)");
+        }
+        if (!memory.byteOrder().equals(unwind.byteOrder())) {
+            throw new IllegalArgumentException("memory.byteOrder(): " + memory.byteOrder() + " (expected: "
+                    + unwind.byteOrder() + ", the byte order of " + unwind.name() + ")");
+        }
+    }
+
+    /** The strict walk as a pull-style iterator of frame snapshots. */
+    private static final class StrictIterator implements Iterator<Frame> {
+        private final StrictWalker walker;
+        private boolean ready;
+        private boolean more;
+        private UnwindException failure;
+
+        StrictIterator(StrictWalker walker) {
+            this.walker = walker;
+        }
+
+        @Override
+        public boolean hasNext() {
+            if (failure != null) {
+                throw failure;
+            }
+            if (!ready) {
+                try {
+                    more = walker.advance();
+                } catch (UnwindException e) {
+                    failure = e;
+                    throw e;
+                }
+                ready = true;
+            }
+            return more;
+        }
+
+        @Override
+        public Frame next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException("the walk reached its sentinel fp");
+            }
+            ready = false;
+            return walker.frame.snapshot();
+        }
+    }
+}

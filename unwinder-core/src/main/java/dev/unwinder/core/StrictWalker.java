@@ -1,0 +1,80 @@
+package dev.unwinder.core;
+
+import dev.unwinder.api.StackMemory;
+import dev.unwinder.api.Unwind;
+import dev.unwinder.api.UnwindException;
+import dev.unwinder.api.UnwindException.Reason;
+
+/**
+ * The strict walk's state machine, shared by the visitor and the iterator. Each
+ * {@link #advance()} checks the next frame's fp, reads and checks its link to the caller, and only
+ * then exposes the frame: the frames produced before an exception are exactly those whose links
+ * were good.
+ */
+final class StrictWalker {
+    private final Unwind unwind;
+    private final StackMemory memory;
+    private final long sentinel;
+    private final long fpOffset;
+    private final long spOffset;
+    final WalkFrame frame;
+
+    private int index;
+    private long pc;
+    private long fp;
+    private long sp;
+
+    StrictWalker(Unwind unwind, StackMemory memory, long pc, long fp, long sentinel) {
+        if (pc == 0) {
+            throw new UnwindException(Reason.ZERO_PC, 0, 0, "the initial pc is 0");
+        }
+        if (fp == 0) {
+            throw new UnwindException(Reason.ZERO_FP, 0, 0, "the initial fp is 0");
+        }
+        if (sentinel == 0) {
+            throw new UnwindException(Reason.ZERO_SENTINEL, 0, 0, "the sentinel (entry trampoline) fp is 0");
+        }
+        this.unwind = unwind;
+        this.memory = memory;
+        this.sentinel = sentinel;
+        this.fpOffset = unwind.nextOlderFpFromFpOffset();
+        this.spOffset = unwind.nextOlderSpFromFpOffset();
+        this.frame = new WalkFrame(memory);
+        this.pc = pc;
+        this.fp = fp;
+    }
+
+    /** Moves {@link #frame} to the next frame, or returns false at the sentinel. */
+    boolean advance() {
+        long fp = this.fp;
+        if (fp == sentinel) {
+            return false;
+        }
+        if (Long.compareUnsigned(fp, sentinel) > 0) {
+            throw new UnwindException(Reason.FP_NOT_BELOW_SENTINEL, index, fp,
+                    String.format("fp 0x%x is not below the sentinel fp 0x%x", fp, sentinel));
+        }
+        if (!unwind.isFpAligned(fp)) {
+            throw new UnwindException(Reason.FP_MISALIGNED, index, fp,
+                    String.format("fp 0x%x is not a multiple of %d", fp, unwind.fpAlignment()));
+        }
+        long nextPc;
+        long nextFp;
+        try {
+            nextPc = unwind.nextOlderPcFromFp(memory, fp);
+            nextFp = memory.readLong(fp, fpOffset);
+        } catch (UnwindException e) {
+            throw e.atFrame(index);
+        }
+        if (Long.compareUnsigned(nextFp, fp) <= 0) {
+            throw new UnwindException(Reason.CHAIN_NOT_GROWING, index, nextFp,
+                    String.format("saved fp 0x%x is not above fp 0x%x", nextFp, fp));
+        }
+        frame.set(index, pc, fp, sp);
+        index++;
+        sp = fp + spOffset;
+        pc = nextPc;
+        this.fp = nextFp;
+        return true;
+    }
+}

@@ -1,0 +1,174 @@
+package dev.unwinder.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.common.testing.NullPointerTester;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+final class StackMemoryTest {
+
+    private static byte[] words(ByteOrder order, long... values) {
+        ByteBuffer buffer = ByteBuffer.allocate(values.length * 8).order(order);
+        for (long value : values) {
+            buffer.putLong(value);
+        }
+        return buffer.array();
+    }
+
+    /** The three kinds of memory over the same words, at the same base address. */
+    private static List<StackMemory> kinds(byte[] bytes, long base, ByteOrder order, Arena arena) {
+        MemorySegment offHeap = arena.allocate(bytes.length, 16);
+        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, offHeap, 0, bytes.length);
+        return List.of(
+                StackMemory.ofBytes(bytes, base, order),
+                StackMemory.ofSegment(MemorySegment.ofArray(bytes), base, order),
+                StackMemory.ofSegment(offHeap, base, order));
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {0x1000L, 0x7fff_ffff_ffff_fff0L, 0x8000_0000_0000_0000L, 0xffff_ffff_ffff_ffe8L})
+    void readsEveryWordInEitherByteOrderAtAnyBase(long base) {
+        try (Arena arena = Arena.ofConfined()) {
+            for (ByteOrder order : List.of(ByteOrder.LITTLE_ENDIAN, ByteOrder.BIG_ENDIAN)) {
+                byte[] bytes = words(order, 0x1122334455667788L, -2L, 0x8000_0000_0000_0001L);
+                for (StackMemory memory : kinds(bytes, base, order, arena)) {
+                    assertEquals(0x1122334455667788L, memory.readLong(base));
+                    assertEquals(-2L, memory.readLong(base + 8));
+                    assertEquals(0x8000_0000_0000_0001L, memory.readLong(base + 16));
+                    // An unaligned word across two values.
+                    assertEquals(ByteBuffer.wrap(bytes, 4, 8).order(order).getLong(), memory.readLong(base + 4));
+                    assertEquals(base, memory.baseAddress());
+                    assertEquals(24, memory.size());
+                    assertEquals(order, memory.byteOrder());
+                }
+            }
+        }
+    }
+
+    @Test
+    void readsOutsideTheRangeFailWithTheAddressInHex() {
+        try (Arena arena = Arena.ofConfined()) {
+            long base = 0xffff_8000_0000_1000L;
+            for (StackMemory memory : kinds(new byte[32], base, ByteOrder.LITTLE_ENDIAN, arena)) {
+                for (long address : new long[] {base - 1, base - 8, base + 25, base + 32, 0, -1, base + 0x8000_0000_0000_0000L}) {
+                    UnwindException e = assertThrows(UnwindException.class, () -> memory.readLong(address));
+                    assertEquals(UnwindException.Reason.READ_OUT_OF_BOUNDS, e.reason());
+                    assertEquals(UnwindException.NO_FRAME, e.frameIndex());
+                    assertEquals(address, e.address());
+                    assertEquals(String.format(
+                                    "READ_OUT_OF_BOUNDS, address 0x%x: 8-byte read at 0x%x is outside the stack memory"
+                                            + " [0xffff800000001000, 0xffff800000001020)", address, address),
+                            e.getMessage());
+                }
+                assertEquals(0L, memory.readLong(base + 24));
+            }
+        }
+    }
+
+    @Test
+    void memoryEndingAtTheTopOfTheAddressSpaceReadsItsLastWord() {
+        StackMemory memory = StackMemory.ofBytes(words(ByteOrder.BIG_ENDIAN, 7, 9), -16L, ByteOrder.BIG_ENDIAN);
+        assertEquals(9, memory.readLong(-8L));
+        assertEquals(7, memory.readLong(-16L));
+        assertThrows(UnwindException.class, () -> memory.readLong(-4L));
+        assertTrue(memory.contains(-16L, 16));
+        assertFalse(memory.contains(-16L, 17));
+    }
+
+    @Test
+    void rangesThatWouldWrapPast2To64AreRejected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StackMemory.ofBytes(new byte[32], -16L, ByteOrder.LITTLE_ENDIAN));
+        assertEquals("baseAddress: 0xfffffffffffffff0 (expected: 32 bytes to fit below 2^64)", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> StackMemory.ofNative(0x2000, 0x1000));
+        assertEquals("highAddress: 0x1000 (expected: at or above lowAddress 0x2000)", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> StackMemory.ofNative(0, -1L));
+        assertEquals("highAddress - lowAddress: 0xffffffffffffffff (expected: at most 0x7fffffffffffffff bytes)",
+                e.getMessage());
+    }
+
+    @Test
+    void memorySmallerThanAWordRejectsEveryRead() {
+        StackMemory memory = StackMemory.ofBytes(new byte[7], 0x1000, ByteOrder.LITTLE_ENDIAN);
+        assertThrows(UnwindException.class, () -> memory.readLong(0x1000));
+        StackMemory empty = StackMemory.ofBytes(new byte[0], 0x1000, ByteOrder.LITTLE_ENDIAN);
+        assertThrows(UnwindException.class, () -> empty.readLong(0x1000));
+        assertTrue(empty.contains(0x1000, 0));
+        assertFalse(empty.contains(0x1000, 1));
+    }
+
+    @Test
+    void offsetReadsThatWrapAroundTheAddressSpaceFail() {
+        // Memory at the bottom of the address space: fp + offset wrapping past 2^64 would land inside it.
+        StackMemory memory = StackMemory.ofBytes(new byte[64], 0, ByteOrder.LITTLE_ENDIAN);
+        UnwindException e = assertThrows(UnwindException.class, () -> memory.readLong(-8L, 16));
+        assertEquals(UnwindException.Reason.READ_OUT_OF_BOUNDS, e.reason());
+        assertEquals("READ_OUT_OF_BOUNDS, address 0xfffffffffffffff8: 0xfffffffffffffff8 +16 wraps around the address space",
+                e.getMessage());
+        StackMemory top = StackMemory.ofBytes(new byte[64], -64L, ByteOrder.LITTLE_ENDIAN);
+        e = assertThrows(UnwindException.class, () -> top.readLong(8, -16));
+        assertEquals("READ_OUT_OF_BOUNDS, address 0x8: 0x8 -16 wraps around the address space", e.getMessage());
+        assertEquals(0, memory.readLong(32, -16));
+        assertEquals(0, top.readLong(-32L, 16));
+    }
+
+    @Test
+    void containsIsUnsignedAndExact() {
+        long base = 0x7fff_ffff_ffff_fff0L; // straddles 2^63
+        StackMemory memory = StackMemory.ofBytes(new byte[32], base, ByteOrder.LITTLE_ENDIAN);
+        assertTrue(memory.contains(base, 32));
+        assertTrue(memory.contains(0x8000_0000_0000_0008L, 8));
+        assertFalse(memory.contains(0x8000_0000_0000_0008L, 9));
+        assertFalse(memory.contains(base - 1, 1));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> memory.contains(base, -1));
+        assertEquals("length: -1 (expected: >= 0)", e.getMessage());
+    }
+
+    @Test
+    void nativeMemoryReadsLiveBytesInNativeOrder() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment segment = arena.allocate(64, 16);
+            segment.set(ValueLayout.JAVA_LONG, 8, 0x0123_4567_89ab_cdefL);
+            long low = segment.address();
+            StackMemory memory = StackMemory.ofNative(low, low + 64);
+            assertEquals(ByteOrder.nativeOrder(), memory.byteOrder());
+            assertEquals(0x0123_4567_89ab_cdefL, memory.readLong(low + 8));
+            segment.set(ValueLayout.JAVA_LONG, 8, 42);
+            assertEquals(42, memory.readLong(low + 8), "reads see the live bytes");
+            assertThrows(UnwindException.class, () -> memory.readLong(low + 57));
+            assertThrows(UnwindException.class, () -> memory.readLong(low - 8));
+        }
+    }
+
+    @Test
+    void closedSegmentsFailAsTheirArenaDoes() {
+        Arena arena = Arena.ofConfined();
+        MemorySegment segment = arena.allocate(16);
+        StackMemory memory = StackMemory.ofSegment(segment, 0x1000, ByteOrder.LITTLE_ENDIAN);
+        arena.close();
+        assertThrows(IllegalStateException.class, () -> memory.readLong(0x1000));
+    }
+
+    @Test
+    void describesItself() {
+        assertEquals("StackMemory[bytes, 0x1000..0x1010, BIG_ENDIAN]",
+                StackMemory.ofBytes(new byte[16], 0x1000, ByteOrder.BIG_ENDIAN).toString());
+    }
+
+    @Test
+    void nullArgumentsAreRejectedByName() {
+        NullPointerTester tester = new NullPointerTester().setDefault(ByteOrder.class, ByteOrder.LITTLE_ENDIAN);
+        tester.testAllPublicStaticMethods(StackMemory.class);
+    }
+}

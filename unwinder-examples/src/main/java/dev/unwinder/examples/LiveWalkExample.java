@@ -39,10 +39,10 @@ public final class LiveWalkExample {
             System.out.println("stack: " + stack);
             int[] frames = {0};
             StackWalk.visitFrames(unwind, stack, pc, fp, entryFp, frame -> {
-                // Every pc but the first is a return address, just after a call: symbolize pc - 1.
+                // Every pc but the first is a return address, just after a call: find its function by pc - 1.
                 long lookup = frame.index() == 0 ? frame.pc() : frame.pc() - 1;
                 String where = live.functionContaining(lookup)
-                        .map(function -> function.symbolize(frame.pc()))
+                        .map(function -> function.name() + "+0x" + Long.toHexString(frame.pc() - function.address()))
                         .orElse("?");
                 if (frame.index() < 8 || frame.index() > depth - 4) {
                     System.out.printf("  #%-6d pc=0x%x fp=0x%x  %s%n", frame.index(), frame.pc(), frame.fp(), where);

@@ -12,8 +12,10 @@ import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.api.UnwindException;
 import dev.unwinder.api.UnwindException.Reason;
+import dev.unwinder.core.LenientWalk;
 import dev.unwinder.core.StackWalk;
 import dev.unwinder.core.Unwinders;
+import dev.unwinder.core.WalkEnd;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -65,6 +67,7 @@ final class LiveWalkTest {
         long[] fps;
         long entryReturnAddress;
         long lastSavedFp;
+        LenientWalk<Void> lenient;
     }
 
     @ParameterizedTest(name = "depth {0}")
@@ -105,6 +108,9 @@ final class LiveWalkTest {
             long last = seen.fps[Math.min(seen.frames, seen.fps.length) - 1];
             seen.lastSavedFp = stack.readLong(last, unwind.nextOlderFpFromFpOffset());
             seen.entryReturnAddress = unwind.nextOlderPcFromFp(stack, last);
+            // Without the sentinel, a lenient walk stops where the declared memory ends: at the entry frame.
+            seen.lenient = StackWalk.visitFramesLenient(unwind, stack, pc, fp, 0, Integer.MAX_VALUE,
+                    frame -> ControlFlow.continueWalk());
         });
         assertEquals(depth + 1L, counted, "frames the C code counted below live_descend");
         return seen;
@@ -115,6 +121,8 @@ final class LiveWalkTest {
         assertEquals(seen.innermostPc, seen.pcs[0], "frame 0's pc");
         assertEquals(seen.innermostFp, seen.fps[0], "frame 0's fp");
         assertEquals(seen.entryFp, seen.lastSavedFp, "saved fp of the oldest frame");
+        assertEquals(new LenientWalk<>(WalkEnd.FP_OUTSIDE_MEMORY, depth + 1, seen.entryFp, ControlFlow.continueWalk()),
+                seen.lenient);
         NativeFunction entry = live.functionAtLevel(0, depth);
         assertEquals("live_descend", entry.name());
         assertTrue(entry.contains(seen.entryReturnAddress - 1),

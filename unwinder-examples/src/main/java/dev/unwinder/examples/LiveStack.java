@@ -44,7 +44,9 @@ import java.util.Optional;
  * live.descend(10, (pc, fp, entryFp) -> {
  *     StackMemory stack = LiveStack.stackBetween(host, fp, entryFp);
  *     StackWalk.visitFrames(host, stack, pc, fp, entryFp, frame -> {
- *         System.out.println(live.functionContaining(frame.pc()).orElseThrow().symbolize(frame.pc()));
+ *         // Every pc but the first is a return address: its call instruction is at pc - 1.
+ *         long inside = frame.index() == 0 ? frame.pc() : frame.pc() - 1;
+ *         System.out.println(frame.index() + " " + live.functionContaining(inside).orElseThrow().name());
  *         return ControlFlow.continueWalk();
  *     });
  * });

@@ -61,6 +61,23 @@ run_prog() {
   fi
 }
 
+nm_tool() {
+  case "$1" in
+    x86_64) echo nm ;;
+    *) echo "$1-linux-gnu-nm" ;;
+  esac
+}
+
+# The program's functions and the C library's start-up functions, with their extents, so that a
+# test can name the function of every pc: "symbol NAME 0xSTART 0xSIZE".
+symbols() { # arch prog
+  "$(nm_tool "$1")" -S -n "$2" | awk '
+    $4 ~ /^(endpoint|f[1-4]|main|__libc_start_call_main|__libc_start_main_impl|_start)$/ && NF == 4 {
+      start = $1; size = $2; sub(/^0+/, "", start); sub(/^0+/, "", size)
+      printf "symbol %s 0x%s 0x%s\n", $4, (start == "" ? "0" : start), (size == "" ? "0" : size)
+    }'
+}
+
 build() { # arch out flags...
   local arch=$1 out=$2; shift 2
   # shellcheck disable=SC2046
@@ -71,7 +88,8 @@ build() { # arch out flags...
 capture() { # variant arch opt extra-flags...
   local variant=$1 arch=$2 opt=$3; shift 3
   local prog="$work/$variant" raw="$work/$variant.out" dest="$fixtures/stacks/$variant"
-  local flags="-static -fno-omit-frame-pointer $(arch_flags "$arch") $opt $*"
+  local flags
+  flags=$(echo -static -fno-omit-frame-pointer $(arch_flags "$arch") "$opt" "$@")
   build "$arch" "$prog" "$opt" "$@"
   mkdir -p "$raw"
   run_prog "$arch" "$prog" capture "$raw" >/dev/null
@@ -83,8 +101,9 @@ capture() { # variant arch opt extra-flags...
     echo "arch $arch"
     echo "variant $variant"
     echo "compiler $("$(compiler "$arch")" -dumpfullversion) $(compiler "$arch")"
-    echo "cflags ${flags//  / }"
+    echo "cflags $flags"
     cat "$raw/capture.txt"
+    symbols "$arch" "$prog"
   } >"$dest/capture.txt"
   echo "captured $variant: $(stat -c %s "$dest/stack.bin") bytes of stack"
 }

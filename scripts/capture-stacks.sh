@@ -16,7 +16,9 @@
 # Needs (Debian 12): gcc gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-s390x-linux-gnu
 # qemu-user gdb-multiarch.
 #
-# Usage: scripts/capture-stacks.sh [--stacks-only | --cores-only]
+# Usage: scripts/capture-stacks.sh [--stacks-only | --cores-only] [--out DIR]
+#   --out DIR writes the fixtures under DIR instead of the repository's fixtures/, for example to
+#   try the tests on a fresh set: mvn -B -q -pl unwinder-it -am verify -Dunwinder.fixtures=DIR
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,12 +27,20 @@ fixtures="$repo/fixtures"
 qemu_stack=262144
 do_stacks=1
 do_cores=1
-case "${1:-}" in
-  "") ;;
-  --stacks-only) do_cores=0 ;;
-  --cores-only) do_stacks=0 ;;
-  *) echo "usage: $0 [--stacks-only | --cores-only]" >&2; exit 2 ;;
-esac
+usage="usage: $0 [--stacks-only | --cores-only] [--out DIR]"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stacks-only) do_cores=0 ;;
+    --cores-only) do_stacks=0 ;;
+    --out)
+      [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
+      mkdir -p "$2"
+      fixtures=$(cd "$2" && pwd)
+      shift ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -60,15 +60,33 @@ arch_flags() {
   esac
 }
 
-# Runs a build with an empty environment (a small, reproducible top of stack); foreign builds
-# under qemu-user with a small stack.
+# Whether a build of this architecture runs natively: x86_64 on an x86_64 host.
+native() {
+  [ "$1" = x86_64 ] && [ "$(uname -m)" = x86_64 ]
+}
+
+# Whether the kernel writes ./core for a native crash. Where core_pattern pipes cores to a
+# handler (systemd-coredump, apport), the x86_64 core is made under qemu-x86_64 instead.
+kernel_writes_core() {
+  case "$(cat /proc/sys/kernel/core_pattern)" in
+    "|"*) return 1 ;;
+    *) return 0 ;;
+  esac
+}
+
+# Runs a build with an empty environment (a small, reproducible top of stack); foreign builds,
+# or any build when the first argument is "qemu", under qemu-user with a small stack.
 run_prog() {
-  local arch=$1; shift
-  if [ "$arch" = x86_64 ] && [ "$(uname -m)" = x86_64 ]; then
+  local how=$1 arch=$2; shift 2
+  if [ "$how" = native ]; then
     env -i "$@"
   else
     env -i "qemu-$arch" -s "$qemu_stack" "$@"
   fi
+}
+
+how_to_run() {
+  if native "$1"; then echo native; else echo qemu; fi
 }
 
 nm_tool() {
@@ -102,7 +120,7 @@ capture() { # variant arch opt extra-flags...
   flags=$(echo -static -fno-omit-frame-pointer $(arch_flags "$arch") "$opt" "$@")
   build "$arch" "$prog" "$opt" "$@"
   mkdir -p "$raw"
-  run_prog "$arch" "$prog" capture "$raw" >/dev/null
+  run_prog "$(how_to_run "$arch")" "$arch" "$prog" capture "$raw" >/dev/null
   mkdir -p "$dest"
   cp "$raw/stack.bin" "$dest/stack.bin"
   {
@@ -122,28 +140,31 @@ capture() { # variant arch opt extra-flags...
 core() { # arch
   local arch=$1 dir="$work/core-$arch" dest="$fixtures/cores/$1"
   mkdir -p "$dir"
+  local how
+  how=$(how_to_run "$arch")
+  if [ "$how" = native ] && ! kernel_writes_core; then
+    how=qemu
+  fi
   build "$arch" "$dir/prog" -O0 -g
   (
     cd "$dir"
     ulimit -c unlimited
-    if [ "$arch" = x86_64 ] && [ "$(uname -m)" = x86_64 ]; then
-      # The kernel writes ./core when core_pattern is "core"; a small stack limit keeps it small.
+    if [ "$how" = native ]; then
+      # The kernel writes ./core (core_pattern "core"); a small stack limit keeps it small.
       ulimit -s 256
     else
       # qemu writes the guest's core itself; keep the host's core of qemu (./core) empty.
       echo 0 >/proc/self/coredump_filter
     fi
-    run_prog "$arch" ./prog crash . >/dev/null 2>&1 || true
+    run_prog "$how" "$arch" ./prog crash . >/dev/null 2>&1 || true
   )
   local guest
   guest=$(find "$dir" -maxdepth 1 -name 'qemu_prog_*.core' | head -n 1)
   if [ -n "$guest" ]; then
-    mv "$guest" "$dir/core.guest"
-    rm -f "$dir/core"
-    mv "$dir/core.guest" "$dir/core"
+    mv -f "$guest" "$dir/core"
   fi
   if [ ! -s "$dir/core" ]; then
-    echo "no core file for $arch (core_pattern: $(cat /proc/sys/kernel/core_pattern))" >&2
+    echo "no core file for $arch (run: $how, core_pattern: $(cat /proc/sys/kernel/core_pattern))" >&2
     exit 1
   fi
   gdb-multiarch -batch -ex bt -ex 'info registers' "$dir/prog" "$dir/core" 2>/dev/null \

@@ -38,7 +38,10 @@ public interface Frame {
     boolean hasSp();
 
     /**
-     * Returns this frame's stack pointer, as the younger frame's layout gives it.
+     * Returns this frame's stack pointer, as the younger frame's layout gives it: the younger
+     * frame's fp plus {@link Unwind#nextOlderSpFromFpOffset()}. That is exact where the layout
+     * fixes where the frame record sits (x86_64, riscv64, s390x); on aarch64, where compilers may
+     * place the record below a frame's locals, it is a lower bound of the sp at the call.
      *
      * @return the sp, an unsigned address
      * @throws IllegalStateException if the sp is not known ({@link #hasSp()} is false)

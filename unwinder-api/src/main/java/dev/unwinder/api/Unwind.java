@@ -61,7 +61,8 @@ public interface Unwind {
 
     /**
      * Returns the caller's sp, as a byte offset from a frame's fp: the caller's sp is
-     * {@code fp + nextOlderSpFromFpOffset()}.
+     * {@code fp + nextOlderSpFromFpOffset()}. Where an ABI does not fix the frame record's place
+     * in the frame (aarch64), this is the lowest sp the caller can have had.
      *
      * @return the signed offset of the caller's sp
      */

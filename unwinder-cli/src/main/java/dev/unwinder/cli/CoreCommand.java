@@ -51,21 +51,38 @@ final class CoreCommand implements Callable<Integer> {
             throw new BadInputException("--max-frames: " + maxFrames + " (expected: >= 0)");
         }
         try (Arena arena = Arena.ofConfined()) {
-            CoreFile coreFile = CoreFile.read(ElfFile.open(core, arena));
-            Machine machine = coreFile.machine();
-            Unwind unwind = plugin(machine.arch, core);
-            Symbolizer symbolizer = new Symbolizer(symbolTables(coreFile, arena));
-            List<Backtrace> backtraces = new ArrayList<>();
-            for (CoreFile.CoreThread thread : coreFile.threads()) {
-                backtraces.add(walk(coreFile, thread, unwind, symbolizer));
+            ElfFile coreElf = ElfFile.open(core, arena);
+            List<ElfFile> exes = new ArrayList<>();
+            for (Path path : executables) {
+                exes.add(ElfFile.open(path, arena));
             }
-            format.print(backtraces, spec.commandLine().getOut());
+            format.print(backtraces(coreElf, exes, maxFrames), spec.commandLine().getOut());
         }
         return Cli.OK;
     }
 
-    private Backtrace walk(CoreFile coreFile, CoreFile.CoreThread thread, Unwind unwind, Symbolizer symbolizer)
-            throws BadInputException {
+    /**
+     * Walks every thread of a core.
+     *
+     * @param coreElf the core file
+     * @param exes the executables whose symbols name the pcs
+     * @param maxFrames the most frames per thread
+     * @return one backtrace per thread, in the order of the core's notes
+     * @throws BadInputException if the core or an executable is malformed or does not fit the other
+     */
+    static List<Backtrace> backtraces(ElfFile coreElf, List<ElfFile> exes, int maxFrames) throws BadInputException {
+        CoreFile coreFile = CoreFile.read(coreElf);
+        Unwind unwind = plugin(coreFile.machine().arch, coreElf.name());
+        Symbolizer symbolizer = new Symbolizer(symbolTables(coreFile, exes));
+        List<Backtrace> backtraces = new ArrayList<>();
+        for (CoreFile.CoreThread thread : coreFile.threads()) {
+            backtraces.add(walk(coreFile, thread, unwind, symbolizer, maxFrames));
+        }
+        return backtraces;
+    }
+
+    private static Backtrace walk(CoreFile coreFile, CoreFile.CoreThread thread, Unwind unwind, Symbolizer symbolizer,
+                                  int maxFrames) throws BadInputException {
         Machine machine = coreFile.machine();
         String who = "thread " + thread.tid();
         long sp = thread.register(unwind.stackPointerRegister());
@@ -125,17 +142,16 @@ final class CoreCommand implements Callable<Integer> {
                 machine.registerName(unwind.linkRegister().getAsInt()));
     }
 
-    private List<SymbolTable> symbolTables(CoreFile coreFile, Arena arena) throws BadInputException {
+    private static List<SymbolTable> symbolTables(CoreFile coreFile, List<ElfFile> exes) throws BadInputException {
         List<SymbolTable> tables = new ArrayList<>();
-        for (Path path : executables) {
-            ElfFile exe = ElfFile.open(path, arena);
+        for (ElfFile exe : exes) {
             if (exe.type() != ElfFile.ET_EXEC && exe.type() != ElfFile.ET_DYN) {
                 throw exe.bad("not an executable: its e_type is " + ElfFile.typeName(exe.type())
                         + " (expected: ET_EXEC or ET_DYN)");
             }
             if (exe.machine() != coreFile.elf().machine()) {
-                throw exe.bad("an executable for e_machine " + exe.machine() + ", but the core " + core + " is for "
-                        + coreFile.elf().machine() + " (" + coreFile.machine().arch + ")");
+                throw exe.bad("an executable for e_machine " + exe.machine() + ", but the core " + coreFile.elf().name()
+                        + " is for " + coreFile.elf().machine() + " (" + coreFile.machine().arch + ")");
             }
             long bias = exe.type() == ElfFile.ET_DYN && coreFile.entryPoint().isPresent()
                     ? coreFile.entryPoint().getAsLong() - exe.entry()
@@ -146,7 +162,7 @@ final class CoreCommand implements Callable<Integer> {
     }
 
     /** The plugin for an architecture, or a bad-input error naming the file that asked for it. */
-    static Unwind plugin(String arch, Path file) throws BadInputException {
+    static Unwind plugin(String arch, String file) throws BadInputException {
         try {
             return Unwinders.forArch(arch);
         } catch (IllegalArgumentException e) {

@@ -51,7 +51,7 @@ final class WalkCommand implements Callable<Integer> {
     List<Path> executables = new ArrayList<>();
 
     @Option(names = "--format", paramLabel = "text|json", defaultValue = "text",
-            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+            description = "Output format: text, like a debugger's backtrace, or json (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
 
     @Option(names = "--max-frames", paramLabel = "N", defaultValue = "4096",

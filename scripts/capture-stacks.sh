@@ -16,7 +16,9 @@
 # Needs (Debian 12): gcc gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-s390x-linux-gnu
 # qemu-user gdb-multiarch.
 #
-# Usage: scripts/capture-stacks.sh [--stacks-only | --cores-only]
+# Usage: scripts/capture-stacks.sh [--stacks-only | --cores-only] [--out DIR]
+#   --out DIR writes the fixtures under DIR instead of the repository's fixtures/, for example to
+#   try the tests on a fresh set: mvn -B -q -pl unwinder-it -am verify -Dunwinder.fixtures=DIR
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,12 +27,20 @@ fixtures="$repo/fixtures"
 qemu_stack=262144
 do_stacks=1
 do_cores=1
-case "${1:-}" in
-  "") ;;
-  --stacks-only) do_cores=0 ;;
-  --cores-only) do_stacks=0 ;;
-  *) echo "usage: $0 [--stacks-only | --cores-only]" >&2; exit 2 ;;
-esac
+usage="usage: $0 [--stacks-only | --cores-only] [--out DIR]"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stacks-only) do_cores=0 ;;
+    --cores-only) do_stacks=0 ;;
+    --out)
+      [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
+      mkdir -p "$2"
+      fixtures=$(cd "$2" && pwd)
+      shift ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -50,15 +60,50 @@ arch_flags() {
   esac
 }
 
-# Runs a build with an empty environment (a small, reproducible top of stack); foreign builds
-# under qemu-user with a small stack.
+# Whether a build of this architecture runs natively: x86_64 on an x86_64 host.
+native() {
+  [ "$1" = x86_64 ] && [ "$(uname -m)" = x86_64 ]
+}
+
+# Whether the kernel writes ./core for a native crash. Where core_pattern pipes cores to a
+# handler (systemd-coredump, apport), the x86_64 core is made under qemu-x86_64 instead.
+kernel_writes_core() {
+  case "$(cat /proc/sys/kernel/core_pattern)" in
+    "|"*) return 1 ;;
+    *) return 0 ;;
+  esac
+}
+
+# Runs a build with an empty environment (a small, reproducible top of stack); foreign builds,
+# or any build when the first argument is "qemu", under qemu-user with a small stack.
 run_prog() {
-  local arch=$1; shift
-  if [ "$arch" = x86_64 ] && [ "$(uname -m)" = x86_64 ]; then
+  local how=$1 arch=$2; shift 2
+  if [ "$how" = native ]; then
     env -i "$@"
   else
     env -i "qemu-$arch" -s "$qemu_stack" "$@"
   fi
+}
+
+how_to_run() {
+  if native "$1"; then echo native; else echo qemu; fi
+}
+
+nm_tool() {
+  case "$1" in
+    x86_64) echo nm ;;
+    *) echo "$1-linux-gnu-nm" ;;
+  esac
+}
+
+# The program's functions and the C library's start-up functions, with their extents, so that a
+# test can name the function of every pc: "symbol NAME 0xSTART 0xSIZE".
+symbols() { # arch prog
+  "$(nm_tool "$1")" -S -n "$2" | awk '
+    $4 ~ /^(endpoint|f[1-4]|main|__libc_start_call_main|__libc_start_main_impl|_start)$/ && NF == 4 {
+      start = $1; size = $2; sub(/^0+/, "", start); sub(/^0+/, "", size)
+      printf "symbol %s 0x%s 0x%s\n", $4, (start == "" ? "0" : start), (size == "" ? "0" : size)
+    }'
 }
 
 build() { # arch out flags...
@@ -71,10 +116,11 @@ build() { # arch out flags...
 capture() { # variant arch opt extra-flags...
   local variant=$1 arch=$2 opt=$3; shift 3
   local prog="$work/$variant" raw="$work/$variant.out" dest="$fixtures/stacks/$variant"
-  local flags="-static -fno-omit-frame-pointer $(arch_flags "$arch") $opt $*"
+  local flags
+  flags=$(echo -static -fno-omit-frame-pointer $(arch_flags "$arch") "$opt" "$@")
   build "$arch" "$prog" "$opt" "$@"
   mkdir -p "$raw"
-  run_prog "$arch" "$prog" capture "$raw" >/dev/null
+  run_prog "$(how_to_run "$arch")" "$arch" "$prog" capture "$raw" >/dev/null
   mkdir -p "$dest"
   cp "$raw/stack.bin" "$dest/stack.bin"
   {
@@ -83,8 +129,9 @@ capture() { # variant arch opt extra-flags...
     echo "arch $arch"
     echo "variant $variant"
     echo "compiler $("$(compiler "$arch")" -dumpfullversion) $(compiler "$arch")"
-    echo "cflags ${flags//  / }"
+    echo "cflags $flags"
     cat "$raw/capture.txt"
+    symbols "$arch" "$prog"
   } >"$dest/capture.txt"
   echo "captured $variant: $(stat -c %s "$dest/stack.bin") bytes of stack"
 }
@@ -93,28 +140,31 @@ capture() { # variant arch opt extra-flags...
 core() { # arch
   local arch=$1 dir="$work/core-$arch" dest="$fixtures/cores/$1"
   mkdir -p "$dir"
+  local how
+  how=$(how_to_run "$arch")
+  if [ "$how" = native ] && ! kernel_writes_core; then
+    how=qemu
+  fi
   build "$arch" "$dir/prog" -O0 -g
   (
     cd "$dir"
     ulimit -c unlimited
-    if [ "$arch" = x86_64 ] && [ "$(uname -m)" = x86_64 ]; then
-      # The kernel writes ./core when core_pattern is "core"; a small stack limit keeps it small.
+    if [ "$how" = native ]; then
+      # The kernel writes ./core (core_pattern "core"); a small stack limit keeps it small.
       ulimit -s 256
     else
       # qemu writes the guest's core itself; keep the host's core of qemu (./core) empty.
       echo 0 >/proc/self/coredump_filter
     fi
-    run_prog "$arch" ./prog crash . >/dev/null 2>&1 || true
+    run_prog "$how" "$arch" ./prog crash . >/dev/null 2>&1 || true
   )
   local guest
   guest=$(find "$dir" -maxdepth 1 -name 'qemu_prog_*.core' | head -n 1)
   if [ -n "$guest" ]; then
-    mv "$guest" "$dir/core.guest"
-    rm -f "$dir/core"
-    mv "$dir/core.guest" "$dir/core"
+    mv -f "$guest" "$dir/core"
   fi
   if [ ! -s "$dir/core" ]; then
-    echo "no core file for $arch (core_pattern: $(cat /proc/sys/kernel/core_pattern))" >&2
+    echo "no core file for $arch (run: $how, core_pattern: $(cat /proc/sys/kernel/core_pattern))" >&2
     exit 1
   fi
   gdb-multiarch -batch -ex bt -ex 'info registers' "$dir/prog" "$dir/core" 2>/dev/null \

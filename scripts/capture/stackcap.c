@@ -2,7 +2,7 @@
  * stackcap: a small program that records its own call stack, for unwinder's offline fixtures.
  *
  * main -> f1 -> f2 -> f3 -> f4 -> endpoint. Every function records, as it runs, its own frame
- * address (__builtin_frame_address(0)) and its return address (__builtin_return_address(0), with
+ * address (__builtin_frame_address(0)), its stack pointer and its return address (__builtin_return_address(0), with
  * any pointer-authentication signature removed by the CPU's own XPACLRI on aarch64). That list is
  * the ground truth a frame-pointer walk of the same stack must reproduce.
  *
@@ -30,6 +30,7 @@ enum { MAX_FRAMES = 8 };
 struct truth {
     const char *function;
     uintptr_t fp;
+    uintptr_t sp;
     uintptr_t ra;
 };
 
@@ -54,11 +55,29 @@ static inline __attribute__((always_inline)) uintptr_t strip_ra(uintptr_t ra) {
 #endif
 }
 
-/* Recorded in the function itself, so fp and return address are what that function saw. */
+/* The stack pointer of the running function: the same at its calls, none of which pass stack arguments. */
+static inline __attribute__((always_inline)) uintptr_t current_sp(void) {
+    uintptr_t sp;
+#if defined(__x86_64__)
+    __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+#elif defined(__riscv)
+    __asm__ volatile("mv %0, sp" : "=r"(sp));
+#elif defined(__s390x__)
+    __asm__ volatile("lgr %0, %%r15" : "=r"(sp));
+#else
+#error "unsupported architecture"
+#endif
+    return sp;
+}
+
+/* Recorded in the function itself, so fp, sp and return address are what that function saw. */
 #define RECORD(name)                                                              \
     do {                                                                          \
         frames[depth].function = (name);                                          \
         frames[depth].fp = (uintptr_t)__builtin_frame_address(0);                 \
+        frames[depth].sp = current_sp();                                          \
         frames[depth].ra = strip_ra((uintptr_t)__builtin_return_address(0));      \
         depth++;                                                                  \
     } while (0)
@@ -103,23 +122,23 @@ static FILE *open_out(const char *name) {
 }
 
 /*
- * Frame i (innermost first) is frames[depth - 1 - i]'s reversal: endpoint recorded last. Its fp
- * is what that function recorded; its pc is the return address its callee recorded (frame 0's pc
- * is the captured pc).
+ * Frame i, innermost first, is frames[depth - 1 - i]: endpoint recorded last. Its fp and sp are
+ * what that function recorded; its pc is the return address its callee recorded (frame 0's pc is
+ * the captured pc).
  */
 static void write_frames(FILE *out, uintptr_t pc0, int have_pc0) {
     for (int i = 0; i < depth; i++) {
         const struct truth *frame = &frames[depth - 1 - i];
         if (i == 0) {
             if (have_pc0) {
-                fprintf(out, "frame 0 %s pc=0x%" PRIxPTR " fp=0x%" PRIxPTR "\n", frame->function, pc0, frame->fp);
+                fprintf(out, "frame 0 %s pc=0x%" PRIxPTR, frame->function, pc0);
             } else {
-                fprintf(out, "frame 0 %s pc=- fp=0x%" PRIxPTR "\n", frame->function, frame->fp);
+                fprintf(out, "frame 0 %s pc=-", frame->function);
             }
         } else {
-            uintptr_t pc = frames[depth - i].ra;
-            fprintf(out, "frame %d %s pc=0x%" PRIxPTR " fp=0x%" PRIxPTR "\n", i, frame->function, pc, frame->fp);
+            fprintf(out, "frame %d %s pc=0x%" PRIxPTR, i, frame->function, frames[depth - i].ra);
         }
+        fprintf(out, " fp=0x%" PRIxPTR " sp=0x%" PRIxPTR "\n", frame->fp, frame->sp);
     }
     /* main's own return address: the pc of the frame above main, in the C library's start-up code. */
     fprintf(out, "main-ra 0x%" PRIxPTR "\n", frames[0].ra);

@@ -12,6 +12,12 @@ import java.util.OptionalInt;
  * The aarch64 frame layout: fp is x29 and points at a frame record, the caller's x29 at
  * {@code fp+0} and the return address (x30) at {@code fp+8}; the caller's sp is {@code fp+16}.
  *
+ * <p>That sp is exact where the frame record tops its frame, as in Cranelift's frames and in GCC's
+ * frames that keep nothing else. GCC puts the record below a frame's locals and its other saved
+ * registers: where a frame has those (at {@code -O0}, nearly every frame), the caller's sp is
+ * higher by their size, and {@code fp+16}, the {@link dev.unwinder.api.Frame#sp() sp} a walk
+ * reports for the caller, is a lower bound.
+ *
  * <p>Return addresses may carry a pointer-authentication signature (code built with
  * {@code -mbranch-protection}) or a tag in the bits above the virtual-address size. This plugin
  * strips them as the {@code XPACI} instruction does: bits below the virtual-address size are kept,

@@ -242,6 +242,69 @@ final class BadInputTest {
     }
 
     @Test
+    void anUnknownByteOrder() throws IOException {
+        byte[] bytes = core("x86_64");
+        bytes[5] = 3;
+        Path file = write("order.core", bytes);
+        assertBadInput(file + ": ELF data encoding 3 (expected: 1, little-endian, or 2, big-endian)",
+                Fixtures.run("core", file));
+    }
+
+    @Test
+    void anSpInASegmentWhoseBytesTheCoreLeavesOut() throws IOException {
+        byte[] bytes = core("s390x");
+        ByteBuffer elf = buffer(bytes);
+        int segment = -1;
+        for (int i = 0; i < Short.toUnsignedInt(elf.getShort(56)) && segment < 0; i++) {
+            if (elf.getInt(phdr(bytes, i)) == 1 && elf.getLong(phdr(bytes, i) + 32) == 0
+                    && elf.getLong(phdr(bytes, i) + 40) > 0) {
+                segment = i;
+            }
+        }
+        long vaddr = elf.getLong(phdr(bytes, segment) + 16);
+        long end = vaddr + elf.getLong(phdr(bytes, segment) + 40);
+        int tid = elf.getInt(prstatus(bytes) + 32);
+        elf.putLong(prstatus(bytes) + 112 + (2 + 15) * 8, vaddr + 0x100);
+        Path file = write("sp-text.core", bytes);
+        assertBadInput(String.format("%s: thread %d: sp 0x%x is in PT_LOAD segment %d [0x%x, 0x%x), whose bytes the core"
+                + " does not hold", file, tid, vaddr + 0x100, segment, vaddr, end), Fixtures.run("core", file));
+    }
+
+    /** The file offset of the section header of the first section of {@code type} in an executable. */
+    private static int section(byte[] bytes, int type) {
+        ByteBuffer elf = buffer(bytes);
+        int shoff = (int) elf.getLong(40);
+        for (int i = 0; i < Short.toUnsignedInt(elf.getShort(60)); i++) {
+            if (elf.getInt(shoff + i * 64 + 4) == type) {
+                return shoff + i * 64;
+            }
+        }
+        throw new AssertionError("no section of type " + type);
+    }
+
+    @Test
+    void anExecutableWithoutASymbolTable() throws IOException {
+        byte[] bytes = Files.readAllBytes(Fixtures.program("aarch64"));
+        buffer(bytes).putInt(section(bytes, 2) + 4, 1); // SHT_SYMTAB becomes SHT_PROGBITS
+        Path program = write("stripped", bytes);
+        assertBadInput(program + ": has no symbol table (.symtab or .dynsym) to name functions with",
+                Fixtures.run("core", Fixtures.core("aarch64"), "--exe", program));
+    }
+
+    @Test
+    void anExecutableWhoseSymbolTableRunsPastItsEnd() throws IOException {
+        byte[] bytes = Files.readAllBytes(Fixtures.program("s390x"));
+        int header = section(bytes, 2);
+        ByteBuffer elf = buffer(bytes);
+        elf.putLong(header + 32, 0x10_0000_0000L);
+        int index = (header - (int) elf.getLong(40)) / 64;
+        Path program = write("lying-symtab", bytes);
+        assertBadInput(String.format("%s: symbol table section %d claims 0x1000000000 bytes at file offset 0x%x, past the"
+                        + " end of the file", program, index, elf.getLong(header + 24)),
+                Fixtures.run("core", Fixtures.core("s390x"), "--exe", program));
+    }
+
+    @Test
     void anExecutableOfAnotherMachine() {
         Path core = Fixtures.core("s390x");
         Path program = Fixtures.program("aarch64");

@@ -5,6 +5,7 @@ import dev.unwinder.api.StackMemory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * A Linux ELF core file: its machine, the registers of every thread from the {@code NT_PRSTATUS}
@@ -68,10 +69,7 @@ final class CoreFile {
         List<CoreThread> threads = new ArrayList<>();
         OptionalLong entryPoint = OptionalLong.empty();
         int prstatusSize = Machine.PR_REG_OFFSET + machine.registerWords * 8;
-        for (ElfFile.Note note : elf.notes()) {
-            if (!note.owner().equals("CORE")) {
-                continue;
-            }
+        for (ElfFile.Note note : elf.notes("CORE", Set.of(NT_PRSTATUS, NT_AUXV))) {
             if (note.type() == NT_PRSTATUS) {
                 if (note.descSize() < prstatusSize) {
                     throw elf.bad(String.format("NT_PRSTATUS note of thread %d has %d bytes (expected: at least %d for %s)",

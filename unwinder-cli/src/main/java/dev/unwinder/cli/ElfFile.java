@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A strict reader of 64-bit ELF files, either byte order, over a file mapped into memory.
@@ -158,9 +159,9 @@ final class ElfFile {
                     phnum, phoff, tableSize, size));
         }
         List<ProgramHeader> headers = new ArrayList<>((int) Math.min(phnum, 1024));
-        for (int i = 0; i < phnum; i++) {
-            long at = phoff + (long) i * phentsize;
-            ProgramHeader header = new ProgramHeader(i, u32(at), u64(at + 8), u64(at + 16), u64(at + 32), u64(at + 40));
+        for (long i = 0; i < phnum; i++) {
+            long at = phoff + i * phentsize;
+            ProgramHeader header = new ProgramHeader((int) i, u32(at), u64(at + 8), u64(at + 16), u64(at + 32), u64(at + 40));
             if ((header.type() == PT_LOAD || header.type() == PT_NOTE) && !fits(header.offset(), header.fileSize())) {
                 throw bad(String.format("truncated or corrupt: %s segment %d claims 0x%x bytes at file offset 0x%x,"
                                 + " but the file has 0x%x bytes",
@@ -172,11 +173,13 @@ final class ElfFile {
     }
 
     /**
-     * Returns the notes of every {@code PT_NOTE} segment, in file order.
+     * Returns the notes of every {@code PT_NOTE} segment whose owner is {@code owner} and whose type
+     * is one of {@code types}, in file order. Every note is checked; only those asked for are kept,
+     * so a segment of many tiny notes costs no memory.
      *
      * @throws BadInputException if a note's sizes run past the end of its segment
      */
-    List<Note> notes() throws BadInputException {
+    List<Note> notes(String owner, Set<Integer> types) throws BadInputException {
         List<Note> notes = new ArrayList<>();
         for (ProgramHeader header : programHeaders) {
             if (header.type() != PT_NOTE) {
@@ -196,7 +199,9 @@ final class ElfFile {
                                     + " but only %d bytes of the segment remain", index, header.index(), nameSize, descSize,
                             end - nameAt));
                 }
-                notes.add(new Note(noteOwner(nameAt, nameSize), noteType, descAt, descSize));
+                if (types.contains(noteType) && noteOwner(nameAt, nameSize).equals(owner)) {
+                    notes.add(new Note(owner, noteType, descAt, descSize));
+                }
                 at = descAt + align4(descSize);
                 index++;
             }
@@ -254,9 +259,9 @@ final class ElfFile {
                     Long.toUnsignedString(shnum), shoff, size));
         }
         List<SectionHeader> headers = new ArrayList<>((int) Math.min(shnum, 1024));
-        for (int i = 0; i < shnum; i++) {
-            long at = shoff + (long) i * shentsize;
-            headers.add(new SectionHeader(i, u32(at + 4), u64(at + 24), u64(at + 32), u32(at + 40), u64(at + 56)));
+        for (long i = 0; i < shnum; i++) {
+            long at = shoff + i * shentsize;
+            headers.add(new SectionHeader((int) i, u32(at + 4), u64(at + 24), u64(at + 32), u32(at + 40), u64(at + 56)));
         }
         return List.copyOf(headers);
     }

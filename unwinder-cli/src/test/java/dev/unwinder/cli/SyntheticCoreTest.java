@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 final class SyntheticCoreTest {
     private static final int EHDR = 64;
     private static final int PHDR = 56;
-    private static final int PRSTATUS = 336;
+    /** Big enough for every machine's struct elf_prstatus (aarch64's, 392 bytes, is the largest). */
+    private static final int PRSTATUS = 392;
 
     @TempDir
     Path dir;
@@ -120,5 +121,30 @@ final class SyntheticCoreTest {
                 "#0   0x0000000001000900 in ??                               fp 0x000003ffffff0200",
                 "#1   0x0000000001000a10 in ??                               fp 0x000003ffffff0300",
                 "Walk ended after 2 frames: frame #1's saved fp is 0, the end of the chain (zero-fp)", ""), run.out());
+    }
+
+    @Test
+    void aRiscv64CoreWalksThePlatformLayoutFromS0() throws IOException {
+        long base = 0x40_0000_0000L;
+        long fp0 = base + 0x100;
+        long fp1 = base + 0x140;
+        // The psABI layout: fp is s0, the CFA; the caller's fp at fp-16, the return address at fp-8.
+        ByteBuffer stack = ByteBuffer.allocate(0x200).order(ByteOrder.LITTLE_ENDIAN);
+        stack.putLong((int) (fp0 - base) - 16, fp1).putLong((int) (fp0 - base) - 8, 0x10b4a);
+        stack.putLong((int) (fp1 - base) - 16, 0x80de8).putLong((int) (fp1 - base) - 8, 0x105ec);
+        // pr_reg: pc, then x1 (ra), x2 (sp), ..., x8 (s0).
+        Thread thread = new Thread(9, base, stack.array(), new long[][] {{0, 0x1099a}, {1, 0x10b4a}, {2, base + 0xd0},
+            {8, fp0}});
+        Path file = dir.resolve("riscv64.core");
+        Files.write(file, core(ByteOrder.LITTLE_ENDIAN, 243, 0x10000, thread));
+        Fixtures.Run run = Fixtures.run("core", file);
+        assertEquals(0, run.status(), run.err());
+        assertEquals(String.join(System.lineSeparator(),
+                "Thread 9 (riscv64): pc 0x1099a, sp 0x40000000d0, ra 0x10b4a, fp 0x4000000100; stack segment"
+                        + " [0x4000000000, 0x4000000200)",
+                "#0   0x000000000001099a in ??                               fp 0x0000004000000100",
+                "#1   0x0000000000010b4a in ??                               fp 0x0000004000000140",
+                "Walk ended after 2 frames: frame #1's saved fp 0x80de8 is not above fp 0x4000000140 (fp-not-growing)", ""),
+                run.out());
     }
 }

@@ -102,10 +102,11 @@ final class CoreCommand implements Callable<Integer> {
         if (unwind.linkRegister().isPresent()) {
             int lr = unwind.linkRegister().getAsInt();
             long value = thread.register(lr);
-            String name = symbolizer.nameAt(value);
+            // A return address, named as the frames above the first are.
+            SymbolTable.Symbol symbol = symbolizer.symbolize(1, value);
             header.append(String.format(", %s 0x%x", machine.registerName(lr), value));
-            if (name != null) {
-                header.append(" (").append(name).append(')');
+            if (symbol != null) {
+                header.append(" (").append(symbol.name()).append('+').append(symbol.offset()).append(')');
             }
         }
         header.append(String.format(", fp 0x%x; stack segment [0x%x, 0x%x)", fp, stack.baseAddress(),

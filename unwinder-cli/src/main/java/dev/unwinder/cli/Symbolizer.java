@@ -32,10 +32,4 @@ final class Symbolizer {
         }
         return null;
     }
-
-    /** The name of the function at {@code address} itself (no return-address adjustment), or null. */
-    String nameAt(long address) {
-        SymbolTable.Symbol symbol = symbolize(0, address);
-        return symbol == null ? null : symbol.name() + "+" + symbol.offset();
-    }
 }

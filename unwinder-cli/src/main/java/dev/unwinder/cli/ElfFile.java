@@ -122,6 +122,10 @@ final class ElfFile {
         if (Files.isDirectory(path)) {
             throw new BadInputException(path + ": is a directory (expected: a file)");
         }
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            // Opening a pipe would wait for a writer; a device has no size to map.
+            throw new BadInputException(path + ": is not a regular file, but a device, pipe or socket (expected: a file)");
+        }
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             return channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
         } catch (NoSuchFileException e) {

@@ -1,12 +1,14 @@
 package dev.unwinder.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,6 +87,21 @@ final class BadInputTest {
     @Test
     void aDirectory() {
         assertBadInput(dir + ": is a directory (expected: a file)", Fixtures.run("core", dir));
+    }
+
+    @Test
+    void aPipeIsRefusedWithoutWaitingForAWriter() throws Exception {
+        Path fifo = dir.resolve("core.fifo");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertEquals(0, mkfifo.waitFor());
+        Fixtures.Run run = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> Fixtures.run("core", fifo));
+        assertBadInput(fifo + ": is not a regular file, but a device, pipe or socket (expected: a file)", run);
+    }
+
+    @Test
+    void aDevice() {
+        assertBadInput("/dev/zero: is not a regular file, but a device, pipe or socket (expected: a file)",
+                Fixtures.run("core", Path.of("/dev/zero")));
     }
 
     @Test

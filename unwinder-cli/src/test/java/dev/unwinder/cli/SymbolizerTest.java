@@ -18,6 +18,12 @@ final class SymbolizerTest {
     private static final int SYM = 24;
 
     private static Symbolizer symbolizer(long bias) throws BadInputException {
+        ElfFile file = ElfFile.of("prog", MemorySegment.ofArray(executable()));
+        return new Symbolizer(List.of(SymbolTable.read(file, bias)));
+    }
+
+    /** The executable described above, for e_machine 22 (s390x). */
+    static byte[] executable() {
         String names = "\0f\0g\0g_local\0h\0data\0";
         // name offset, info (binding << 4 | type), value, size
         long[][] symbols = {
@@ -46,8 +52,7 @@ final class SymbolizerTest {
                 .putInt(symtab + 40, 2).putLong(symtab + 56, SYM);
         int strtab = shoff + 128;
         elf.putInt(strtab + 4, 3).putLong(strtab + 24, strtabAt).putLong(strtab + 32, names.length());
-        ElfFile file = ElfFile.of("prog", MemorySegment.ofArray(elf.array()));
-        return new Symbolizer(List.of(SymbolTable.read(file, bias)));
+        return elf.array();
     }
 
     @Test

@@ -147,4 +147,28 @@ final class SyntheticCoreTest {
                 "Walk ended after 2 frames: frame #1's saved fp 0x80de8 is not above fp 0x4000000140 (fp-not-growing)", ""),
                 run.out());
     }
+
+    @Test
+    void aLeafCrashGetsANoteNamingTheCallerInTheLinkRegister() throws IOException {
+        long base = 0x3ff_ffff_0000L;
+        long sp = base + 0x100;
+        long fp0 = base + 0x200;
+        // g is a leaf: it wrote no r14 slot, so the walk ends at frame 0 (zero-pc); r14 returns into f.
+        ByteBuffer stack = ByteBuffer.allocate(0x400).order(ByteOrder.BIG_ENDIAN);
+        stack.putLong((int) (sp - base), fp0);
+        stack.putLong((int) (fp0 - base), base + 0x300);
+        Thread thread = new Thread(7, base, stack.array(), new long[][] {{1, 0x1014}, {16, 0x1008}, {17, sp}});
+        Path core = dir.resolve("leaf.core");
+        Files.write(core, core(ByteOrder.BIG_ENDIAN, 22, 0x1000, thread));
+        Path program = Files.write(dir.resolve("prog"), SymbolizerTest.executable());
+        Fixtures.Run run = Fixtures.run("core", core, "--exe", program);
+        assertEquals(0, run.status(), run.err());
+        assertEquals(String.join(System.lineSeparator(),
+                "Thread 7 (s390x): pc 0x1014, sp 0x3ffffff0100, r14 0x1008 (f+8), fp 0x3ffffff0200; stack segment"
+                        + " [0x3ffffff0000, 0x3ffffff0400)",
+                "#0   0x0000000000001014 in g+4                              fp 0x000003ffffff0200",
+                "Walk ended after 1 frame: frame #0's saved return address is 0 (zero-pc)",
+                "Note: if g is a leaf function that saved no return address, its caller is f+8 at 0x1008, from the link"
+                        + " register r14; the frame-pointer chain skips that frame", ""), run.out());
+    }
 }

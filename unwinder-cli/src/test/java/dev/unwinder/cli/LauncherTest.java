@@ -29,7 +29,7 @@ final class LauncherTest {
         Files.copy(Fixtures.repository().resolve("unwinder"), root.resolve("unwinder"), StandardCopyOption.COPY_ATTRIBUTES);
         if (built) {
             Path target = Files.createDirectories(root.resolve("unwinder-cli/target/lib"));
-            Files.writeString(target.getParent().resolve("unwinder-cli-1.0.jar"), "");
+            Files.writeString(target.getParent().resolve("unwinder-cli.jar"), "");
         }
         return root;
     }
@@ -68,7 +68,7 @@ final class LauncherTest {
         Result result = launch(root, Map.of("JAVA_HOME", jdk.toString()), "arches");
         String target = root.resolve("unwinder-cli/target").toString();
         assertEquals(new Result(0, "jdk-25 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto --module-path "
-                + target + "/unwinder-cli-1.0.jar:" + target + "/lib --module dev.unwinder.cli/dev.unwinder.cli.Main"
+                + target + "/unwinder-cli.jar:" + target + "/lib --module dev.unwinder.cli/dev.unwinder.cli.Main"
                 + " arches\n", ""), result);
     }
 
@@ -91,7 +91,7 @@ final class LauncherTest {
         Path jdk = fakeJdk("jdk-26", "26");
         Result result = launch(root, Map.of("JAVA_HOME", jdk.toString()), "arches");
         assertEquals(new Result(2, "", "unwinder: the command is not built (" + root + "/unwinder-cli/target has no"
-                + " unwinder-cli jar and lib/); build it with: (cd '" + root + "' && mvn -B verify), or quickly:"
+                + " unwinder-cli.jar and lib/); build it with: (cd '" + root + "' && mvn -B verify), or quickly:"
                 + " mvn -B -pl unwinder-cli -am package -DskipTests\n"), result);
     }
 }

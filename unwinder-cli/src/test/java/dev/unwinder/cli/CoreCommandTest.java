@@ -106,4 +106,45 @@ final class CoreCommandTest {
         assertTrue(thread.matches(), first);
         assertEquals(Fixtures.truth(arch).getFirst().fp(), Long.parseUnsignedLong(thread.group(thread.groupCount()), 16));
     }
+
+    /** gdb's "info registers" in fixtures/cores/ARCH/bt.txt: name to value. */
+    private static java.util.Map<String, String> gdbRegisters(String arch) {
+        java.util.Map<String, String> registers = new java.util.HashMap<>();
+        for (String line : Fixtures.lines(Fixtures.repository().resolve("fixtures/cores").resolve(arch).resolve("bt.txt"))) {
+            String[] words = line.trim().split("\\s+", 3);
+            if (words.length == 3 && words[1].startsWith("0x") && !line.startsWith("#")) {
+                registers.putIfAbsent(words[0], words[1] + " " + words[2]);
+            }
+        }
+        return registers;
+    }
+
+    @ParameterizedTest
+    @FieldSource("ARCHES")
+    void registersAgreeWithGdbsInfoRegisters(String arch) {
+        java.util.Map<String, String> gdb = gdbRegisters(arch);
+        String pc = switch (arch) {
+            case "x86_64" -> "rip";
+            case "s390x" -> "pswa";
+            default -> "pc";
+        };
+        String sp = switch (arch) {
+            case "x86_64" -> "rsp";
+            case "s390x" -> "r15";
+            default -> "sp";
+        };
+        String value = gdb.get(pc).split(" ")[0];
+        String expected = "Thread \\d+ \\(" + arch + "\\): pc " + value + ", sp " + gdb.get(sp).split(" ")[0]
+                + switch (arch) {
+                    case "aarch64" -> ", x30 " + gdb.get("x30").split(" ")[0] + " \\(\\w+\\+\\d+\\), fp " + gdb.get("x29").split(" ")[0];
+                    case "s390x" -> ", r14 " + gdb.get("r14").split(" ")[0] + " \\(\\w+\\+\\d+\\), fp 0x[0-9a-f]+";
+                    default -> ", fp " + gdb.get("rbp").split(" ")[0];
+                }
+                + "; stack segment .*";
+        Fixtures.Run run = Fixtures.run("core", Fixtures.core(arch), "--exe", Fixtures.program(arch));
+        assertTrue(run.outLines().getFirst().matches(expected), run.outLines().getFirst() + " !~ " + expected);
+        // gdb names the pc "<endpoint+340>" (s390x on its "pc" line): the first frame must say the same.
+        String gdbName = gdb.getOrDefault("pc", gdb.get(pc)).replaceAll(".*<(.*)>.*", "$1");
+        assertTrue(run.outLines().get(1).contains(" in " + gdbName + " "), run.outLines().get(1) + " vs " + gdbName);
+    }
 }

@@ -1,0 +1,135 @@
+package dev.unwinder.cli;
+
+import dev.unwinder.api.StackMemory;
+import dev.unwinder.api.Unwind;
+import dev.unwinder.api.UnwindException;
+import dev.unwinder.core.Unwinders;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code unwinder walk --arch NAME --memory FILE --base ADDR --pc ADDR --fp ADDR [--until FP]}: walks a raw stack capture. */
+@Command(
+        name = "walk",
+        description = "Walks a raw stack capture: a file of stack bytes, lowest address first, that were at --base."
+                + " Strict mode up to the sentinel fp with --until, lenient mode otherwise.")
+final class WalkCommand implements Callable<Integer> {
+
+    @Option(names = "--arch", required = true, paramLabel = "NAME",
+            description = "The frame layout: a plugin name or alias, as 'unwinder arches' lists them.")
+    String arch;
+
+    @Option(names = "--memory", required = true, paramLabel = "FILE", description = "The captured stack bytes.")
+    Path memoryFile;
+
+    @Option(names = "--base", required = true, paramLabel = "ADDR", converter = AddressConverter.class,
+            description = "The address of the file's first byte.")
+    long base;
+
+    @Option(names = "--pc", required = true, paramLabel = "ADDR", converter = AddressConverter.class,
+            description = "The pc of the innermost frame.")
+    long pc;
+
+    @Option(names = "--fp", required = true, paramLabel = "ADDR", converter = AddressConverter.class,
+            description = "The fp of the innermost frame.")
+    long fp;
+
+    @Option(names = "--until", paramLabel = "FP", converter = AddressConverter.class,
+            description = "The sentinel fp: walk in the strict mode up to it, and fail at any broken invariant.")
+    Long until;
+
+    @Option(names = "--exe", paramLabel = "ELF",
+            description = "An executable whose symbol table names the pcs (at its link-time addresses); repeat for more.")
+    List<Path> executables = new ArrayList<>();
+
+    @Option(names = "--format", paramLabel = "text|json", defaultValue = "text",
+            description = "Output format: text, like a debugger's backtrace, or json (default: ${DEFAULT-VALUE}).")
+    OutputFormat format;
+
+    @Option(names = "--max-frames", paramLabel = "N", defaultValue = "4096",
+            description = "The most frames to print in the lenient mode (default: ${DEFAULT-VALUE}).")
+    int maxFrames;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws BadInputException {
+        if (maxFrames < 0) {
+            throw new BadInputException("--max-frames: " + maxFrames + " (expected: >= 0)");
+        }
+        Unwind unwind;
+        try {
+            unwind = Unwinders.forArch(arch);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--arch: " + e.getMessage(), e);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bytes = ElfFile.map(memoryFile, arena);
+            if (bytes.byteSize() < 8) {
+                throw new BadInputException(memoryFile + ": " + bytes.byteSize()
+                        + " bytes (expected: a stack capture of at least one 8-byte word)");
+            }
+            StackMemory memory;
+            try {
+                memory = StackMemory.ofSegment(bytes, base, unwind.byteOrder());
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException(String.format("--base 0x%x: the %d bytes of %s would run past the top of"
+                        + " the address space", base, bytes.byteSize(), memoryFile), e);
+            }
+            if (fp != 0) {
+                requireLinksInside(unwind, memory);
+            }
+            Symbolizer symbolizer = new Symbolizer(symbolTables(unwind, arena));
+            String header = String.format("Capture %s (%s): pc 0x%x, fp 0x%x; memory [0x%x, 0x%x)%s", memoryFile,
+                    unwind.name(), pc, fp, memory.baseAddress(), memory.baseAddress() + memory.size(),
+                    until == null ? "" : String.format("; sentinel fp 0x%x", until));
+            Backtrace backtrace = until == null
+                    ? Backtrace.lenient(OptionalInt.empty(), header, unwind, memory, pc, fp, maxFrames, symbolizer)
+                    : Backtrace.strict(header, unwind, memory, pc, fp, until, symbolizer);
+            format.print(List.of(backtrace), spec.commandLine().getOut());
+            return backtrace.failed() ? Cli.WALK_FAILED : Cli.OK;
+        }
+    }
+
+    /** A first fp whose link words are not in the capture is a wrong --fp or --base, not a walk's end. */
+    private void requireLinksInside(Unwind unwind, StackMemory memory) throws BadInputException {
+        try {
+            memory.readLong(fp, unwind.nextOlderFpFromFpOffset());
+            memory.readLong(fp, unwind.nextOlderPcFromFpOffset());
+        } catch (UnwindException e) {
+            throw new BadInputException(String.format("--fp 0x%x: the %s frame's links (fp%+d, fp%+d) are outside the"
+                            + " memory [0x%x, 0x%x) of %s", fp, unwind.name(), unwind.nextOlderFpFromFpOffset(),
+                    unwind.nextOlderPcFromFpOffset(), memory.baseAddress(), memory.baseAddress() + memory.size(),
+                    memoryFile), e);
+        }
+    }
+
+    private List<SymbolTable> symbolTables(Unwind unwind, Arena arena) throws BadInputException {
+        List<SymbolTable> tables = new ArrayList<>();
+        for (Path path : executables) {
+            ElfFile exe = ElfFile.open(path, arena);
+            if (exe.type() != ElfFile.ET_EXEC && exe.type() != ElfFile.ET_DYN) {
+                throw exe.bad("not an executable: its e_type is " + ElfFile.typeName(exe.type())
+                        + " (expected: ET_EXEC or ET_DYN)");
+            }
+            Machine machine = Machine.of(exe.machine());
+            if (machine == null || !unwind.name().startsWith(machine.arch)) {
+                throw exe.bad("an executable for e_machine " + exe.machine() + ", not for --arch " + unwind.name());
+            }
+            tables.add(SymbolTable.read(exe, 0));
+        }
+        return tables;
+    }
+}

@@ -1,0 +1,97 @@
+package dev.unwinder.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The repository's {@code ./unwinder} launcher, copied into a scratch tree: how it chooses a JDK
+ * and what it says when the jars are not built. A fake JDK's {@code java} prints its arguments.
+ */
+final class LauncherTest {
+    @TempDir
+    Path dir;
+
+    private record Result(int status, String out, String err) {}
+
+    private Path tree(boolean built) throws IOException {
+        Path root = Files.createDirectories(dir.resolve("repo"));
+        Files.copy(Fixtures.repository().resolve("unwinder"), root.resolve("unwinder"), StandardCopyOption.COPY_ATTRIBUTES);
+        if (built) {
+            Path target = Files.createDirectories(root.resolve("unwinder-cli/target/lib"));
+            Files.writeString(target.getParent().resolve("unwinder-cli.jar"), "");
+        }
+        return root;
+    }
+
+    /** A directory that looks like a JDK of {@code version} whose java prints "java ARGS" and, for a marker, its home. */
+    private Path fakeJdk(String name, String version) throws IOException {
+        Path home = Files.createDirectories(dir.resolve(name));
+        Files.writeString(home.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version + "\"\n");
+        Path java = Files.createDirectories(home.resolve("bin")).resolve("java");
+        Files.writeString(java, "#!/bin/sh\necho \"" + name + " $*\"\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return home;
+    }
+
+    private Result launch(Path root, Map<String, String> environment, String... args) throws Exception {
+        String[] command = new String[args.length + 1];
+        command[0] = root.resolve("unwinder").toString();
+        System.arraycopy(args, 0, command, 1, args.length);
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().putAll(environment);
+        Process process = builder.start();
+        process.getOutputStream().close();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("the launcher did not finish in 30 s");
+        }
+        return new Result(process.exitValue(), out, err);
+    }
+
+    @Test
+    void runsTheModuleWithTheFirstJdk25ItFinds() throws Exception {
+        Path root = tree(true);
+        Path jdk = fakeJdk("jdk-25", "25.0.1");
+        Result result = launch(root, Map.of("JAVA_HOME", jdk.toString()), "arches");
+        String target = root.resolve("unwinder-cli/target").toString();
+        assertEquals(new Result(0, "jdk-25 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto --module-path "
+                + target + "/unwinder-cli.jar:" + target + "/lib --module dev.unwinder.cli/dev.unwinder.cli.Main"
+                + " arches\n", ""), result);
+    }
+
+    @Test
+    void passesOverAnOlderJdkInJavaHomeToTheJavaOnThePath() throws Exception {
+        Path root = tree(true);
+        Path old = fakeJdk("jdk-17", "17.0.15");
+        Path jdk = fakeJdk("jdk-25", "25");
+        Result result = launch(root, Map.of("JAVA_HOME", old.toString(), "PATH", jdk.resolve("bin") + ":/usr/bin:/bin"),
+                "core", "x.core");
+        assertEquals("", result.err());
+        assertEquals(0, result.status());
+        assertTrue(result.out().startsWith("jdk-25 -XX:+UseSerialGC"), result.out());
+        assertTrue(result.out().endsWith(" core x.core\n"), result.out());
+    }
+
+    @Test
+    void saysHowToBuildWhenTheJarsAreMissing() throws Exception {
+        Path root = tree(false);
+        Path jdk = fakeJdk("jdk-26", "26");
+        Result result = launch(root, Map.of("JAVA_HOME", jdk.toString()), "arches");
+        assertEquals(new Result(2, "", "unwinder: the command is not built (" + root + "/unwinder-cli/target has no"
+                + " unwinder-cli.jar and lib/); build it with: (cd '" + root + "' && mvn -B verify), or quickly:"
+                + " mvn -B -pl unwinder-cli -am package -DskipTests\n"), result);
+    }
+}

@@ -1,0 +1,97 @@
+package dev.unwinder.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Naming pcs from a symbol table built here: a 64-bit big-endian ELF executable whose {@code .symtab}
+ * holds {@code f} at [0x1000, 0x1010), {@code g} at [0x1010, 0x1020) with a local alias
+ * {@code g_local}, a sizeless {@code h} at 0x2000, and an object {@code data} at 0x3000.
+ */
+final class SymbolizerTest {
+    private static final int SYM = 24;
+
+    private static Symbolizer symbolizer(long bias) throws BadInputException {
+        ElfFile file = ElfFile.of("prog", MemorySegment.ofArray(executable()));
+        return new Symbolizer(List.of(SymbolTable.read(file, bias)));
+    }
+
+    /** The executable described above, for e_machine 22 (s390x). */
+    static byte[] executable() {
+        String names = "\0f\0g\0g_local\0h\0data\0";
+        // name offset, info (binding << 4 | type), value, size
+        long[][] symbols = {
+            {0, 0, 0, 0},
+            {1, 0x12, 0x1000, 0x10},
+            {5, 0x02, 0x1010, 0x10}, // g_local: local function, listed before its global alias
+            {3, 0x12, 0x1010, 0x10},
+            {13, 0x12, 0x2000, 0},
+            {15, 0x11, 0x3000, 8},
+        };
+        int symtabAt = 64;
+        int strtabAt = symtabAt + symbols.length * SYM;
+        int shoff = strtabAt + names.length();
+        ByteBuffer elf = ByteBuffer.allocate(shoff + 3 * 64).order(ByteOrder.BIG_ENDIAN);
+        elf.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 2, 1});
+        elf.putShort(16, (short) 2).putShort(18, (short) 22).putInt(20, 1).putLong(40, shoff)
+                .putShort(52, (short) 64).putShort(58, (short) 64).putShort(60, (short) 3);
+        for (int i = 0; i < symbols.length; i++) {
+            int at = symtabAt + i * SYM;
+            elf.putInt(at, (int) symbols[i][0]).put(at + 4, (byte) symbols[i][1]).putShort(at + 6, (short) (i == 0 ? 0 : 1))
+                    .putLong(at + 8, symbols[i][2]).putLong(at + 16, symbols[i][3]);
+        }
+        elf.put(strtabAt, names.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        int symtab = shoff + 64;
+        elf.putInt(symtab + 4, 2).putLong(symtab + 24, symtabAt).putLong(symtab + 32, symbols.length * SYM)
+                .putInt(symtab + 40, 2).putLong(symtab + 56, SYM);
+        int strtab = shoff + 128;
+        elf.putInt(strtab + 4, 3).putLong(strtab + 24, strtabAt).putLong(strtab + 32, names.length());
+        return elf.array();
+    }
+
+    @Test
+    void theFirstFrameIsNamedAtItsPc() throws BadInputException {
+        assertEquals(new SymbolTable.Symbol("f", 0), symbolizer(0).symbolize(0, 0x1000));
+        assertEquals(new SymbolTable.Symbol("g", 0), symbolizer(0).symbolize(0, 0x1010));
+    }
+
+    @Test
+    void aReturnAddressIsNamedAtPcMinusOneWithThePcsOwnOffset() throws BadInputException {
+        // A call that ends f returns to g's first byte; the frame is still f's.
+        assertEquals(new SymbolTable.Symbol("f", 16), symbolizer(0).symbolize(1, 0x1010));
+        assertEquals(new SymbolTable.Symbol("g", 4), symbolizer(0).symbolize(1, 0x1014));
+    }
+
+    @Test
+    void aGlobalNameWinsOverALocalAlias() throws BadInputException {
+        assertEquals(new SymbolTable.Symbol("g", 15), symbolizer(0).symbolize(0, 0x101f));
+    }
+
+    @Test
+    void pastASizedFunctionNothingIsNamed() throws BadInputException {
+        assertNull(symbolizer(0).symbolize(0, 0x1020));
+        assertNull(symbolizer(0).symbolize(0, 0xfff));
+    }
+
+    @Test
+    void aSizelessFunctionNamesWhatFollowsIt() throws BadInputException {
+        assertEquals(new SymbolTable.Symbol("h", 0x500), symbolizer(0).symbolize(0, 0x2500));
+    }
+
+    @Test
+    void objectsAreNotFunctions() throws BadInputException {
+        assertEquals(new SymbolTable.Symbol("h", 0x1000), symbolizer(0).symbolize(0, 0x3000));
+    }
+
+    @Test
+    void aBiasMovesEverySymbol() throws BadInputException {
+        assertEquals(new SymbolTable.Symbol("f", 4), symbolizer(0x5555_0000_0000L).symbolize(0, 0x5555_0000_1004L));
+        assertNull(symbolizer(0x5555_0000_0000L).symbolize(0, 0x1004));
+    }
+}

@@ -105,7 +105,7 @@ public final class Gate {
         Path jmhJson = results.resolve(mode + "-" + stamp + ".json");
 
         ChainedOptionsBuilder options = new OptionsBuilder()
-                .include(WalkBenchmark.class.getPackageName() + (gate ? "\\.WalkN(16|1024)\\." : "\\.WalkN"))
+                .include(WalkBenchmark.class.getPackageName() + (gate ? "\\.WalkN(16|1024)\\." : "\\.(WalkN|LiveBenchmark)"))
                 .addProfiler("gc")
                 .addProfiler(ThreadCpuProfiler.class)
                 .resultFormat(ResultFormatType.JSON)
@@ -122,10 +122,11 @@ public final class Gate {
         // Full mode keeps the annotations' run lengths: 1 fork, 3 x 1 s warm-up, 5 x 1 s measurement.
         Collection<RunResult> runs = new Runner(options.build()).run();
 
-        List<Row> rows = rows(runs);
+        List<Row> rows = rows(runs.stream().filter(r -> r.getParams().getBenchmark().contains(".WalkN")).toList());
         PrintStream out = System.out;
         List<String> failures = new ArrayList<>();
         printTable(out, rows, gate ? LIMITS : TARGETS, failures);
+        printLive(out, runs.stream().filter(r -> r.getParams().getBenchmark().contains(".LiveBenchmark.")).toList());
         Path summary = results.resolve(mode + "-" + stamp + "-summary.json");
         Files.writeString(summary, toJson(mode, rows, failures));
         out.println();
@@ -232,6 +233,54 @@ public final class Gate {
             }
             out.println(line);
         }
+    }
+
+    /**
+     * Prints the live comparison: per-frame cost of backtrace() and of unwinder's walks, each the
+     * difference of two per-descent scores of this run divided by the frames walked.
+     */
+    static void printLive(PrintStream out, List<RunResult> runs) {
+        if (runs.isEmpty()) {
+            return;
+        }
+        Map<Integer, Map<String, double[]>> byDepth = new TreeMap<>();
+        for (RunResult run : runs) {
+            String benchmark = run.getParams().getBenchmark();
+            String method = benchmark.substring(benchmark.lastIndexOf('.') + 1);
+            int depth = Integer.parseInt(run.getParams().getParam("depth"));
+            double[] cpu = run.getBenchmarkResults().stream()
+                    .map(BenchmarkResult::getIterationResults)
+                    .flatMap(Collection::stream)
+                    .map(i -> i.getSecondaryResults().get(ThreadCpuProfiler.RESULT))
+                    .filter(result -> result != null)
+                    .mapToDouble(result -> result.getScore())
+                    .sorted()
+                    .toArray();
+            double wall = run.getPrimaryResult().getScore();
+            byDepth.computeIfAbsent(depth, d -> new TreeMap<>())
+                    .put(method, new double[] {cpu.length > 0 ? median(cpu) : Double.NaN, wall});
+        }
+        out.println();
+        out.println("Live C stack: ns per frame = (descent with the walk - descent without) / (depth + 1), medians of");
+        out.println("CPU time per descent (wall-clock means in brackets).");
+        out.printf(Locale.ROOT, "%6s | %-18s | %-18s | %-18s | %s%n", "depth", "backtrace()", "visitFrames", "lenient",
+                "backtrace / visitFrames");
+        for (Map.Entry<Integer, Map<String, double[]>> entry : byDepth.entrySet()) {
+            int frames = entry.getKey() + 1;
+            Map<String, double[]> m = entry.getValue();
+            double[] bt = perFrame(m.get("nativeBacktrace"), m.get("nativeNoop"), frames);
+            double[] visit = perFrame(m.get("upcallVisitFrames"), m.get("upcallNoop"), frames);
+            double[] lenient = perFrame(m.get("upcallLenient"), m.get("upcallNoop"), frames);
+            out.printf(Locale.ROOT, "%6d | %7.2f (%7.2f) | %7.2f (%7.2f) | %7.2f (%7.2f) | %.1fx%n", entry.getKey(),
+                    bt[0], bt[1], visit[0], visit[1], lenient[0], lenient[1], bt[0] / visit[0]);
+        }
+    }
+
+    private static double[] perFrame(double[] with, double[] without, int frames) {
+        if (with == null || without == null) {
+            return new double[] {Double.NaN, Double.NaN};
+        }
+        return new double[] {(with[0] - without[0]) / frames, (with[1] - without[1]) / frames};
     }
 
     static String toJson(String mode, List<Row> rows, List<String> failures) {

@@ -118,8 +118,14 @@ public final class Gate {
                     .measurementIterations(10)
                     .measurementTime(TimeValue.milliseconds(100))
                     .forks(1);
+        } else {
+            // 170 benchmarks: 1 fork, 3 x 500 ms warm-up, 5 x 500 ms measurement keep the suite near 25 minutes.
+            options.warmupIterations(3)
+                    .warmupTime(TimeValue.milliseconds(500))
+                    .measurementIterations(5)
+                    .measurementTime(TimeValue.milliseconds(500))
+                    .forks(1);
         }
-        // Full mode keeps the annotations' run lengths: 1 fork, 3 x 1 s warm-up, 5 x 1 s measurement.
         Collection<RunResult> runs = new Runner(options.build()).run();
 
         List<Row> rows = rows(runs.stream().filter(r -> r.getParams().getBenchmark().contains(".WalkN")).toList());

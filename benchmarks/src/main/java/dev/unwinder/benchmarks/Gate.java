@@ -115,6 +115,7 @@ public final class Gate {
 
         ChainedOptionsBuilder options = new OptionsBuilder()
                 .include(WalkBenchmark.class.getPackageName() + (gate ? "\\.WalkN(16|1024)\\." : "\\.(WalkN|LiveBenchmark)"))
+                .exclude("baselinePerReadChecks")
                 .addProfiler("gc")
                 .addProfiler(ThreadCpuProfiler.class)
                 .resultFormat(ResultFormatType.JSON)

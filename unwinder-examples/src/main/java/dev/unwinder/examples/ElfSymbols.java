@@ -90,7 +90,12 @@ final class ElfSymbols {
                 continue;
             }
             long name = Integer.toUnsignedLong(bytes.getInt(symbol));
-            functions.add(new NativeFunction(string(elf, strings, stringsSize, name), value, size));
+            String symbolName = string(elf, strings, stringsSize, name);
+            if (Long.compareUnsigned(value + size - 1, value) < 0) {
+                throw new IllegalArgumentException(String.format(
+                        "ELF file: symbol %s at 0x%x, %d bytes (expected: to fit below 2^64)", symbolName, value, size));
+            }
+            functions.add(new NativeFunction(symbolName, value, size));
         }
         return functions;
     }

@@ -44,7 +44,9 @@ import java.util.Optional;
  * live.descend(10, (pc, fp, entryFp) -> {
  *     StackMemory stack = LiveStack.stackBetween(host, fp, entryFp);
  *     StackWalk.visitFrames(host, stack, pc, fp, entryFp, frame -> {
- *         System.out.println(live.functionContaining(frame.pc()).orElseThrow().symbolize(frame.pc()));
+ *         // Every pc but the first is a return address: its call instruction is at pc - 1.
+ *         long inside = frame.index() == 0 ? frame.pc() : frame.pc() - 1;
+ *         System.out.println(frame.index() + " " + live.functionContaining(inside).orElseThrow().name());
  *         return ControlFlow.continueWalk();
  *     });
  * });
@@ -83,6 +85,9 @@ public final class LiveStack {
     private static final long STACK_EXHAUSTED = -2;
     private static final long STACK_UNKNOWN = -3;
 
+    /** What {@link #load()} returns, once it has loaded it. */
+    private static volatile LiveStack defaultInstance;
+
     private final Path library;
     private final MethodHandle descend;
     private final MethodHandle functionAt;
@@ -90,8 +95,6 @@ public final class LiveStack {
     private final long stackReserve;
     private final NativeFunction[] byAddress;
     private final List<NativeFunction> functions;
-    private static volatile LiveStack defaultInstance;
-
     private final ThreadLocal<Descent> descents = ThreadLocal.withInitial(Descent::new);
 
     /**
@@ -196,7 +199,9 @@ public final class LiveStack {
      *
      * @param library the shared library file
      * @return the live stack
-     * @throws IllegalArgumentException if the file cannot be loaded or is not that library
+     * @throws IllegalArgumentException if the file cannot be loaded, is not a 64-bit ELF file or
+     *     lacks the library's functions
+     * @throws IllegalStateException if its symbol table disagrees with where the library loaded
      * @throws UncheckedIOException if the file cannot be read
      */
     public static LiveStack load(Path library) {

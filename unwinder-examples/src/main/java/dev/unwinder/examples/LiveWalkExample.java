@@ -17,6 +17,10 @@ import dev.unwinder.core.Unwinders;
  */
 public final class LiveWalkExample {
     private static final int DEFAULT_DEPTH = 10;
+    /** Stack for the JVM's own frames and the reserve the descent keeps free. */
+    private static final long STACK_BASE = 4L << 20;
+    /** More than a level's native frame takes on average (about 360 bytes on x86_64 with GCC 12). */
+    private static final long STACK_PER_LEVEL = 2048;
 
     private LiveWalkExample() {}
 
@@ -24,12 +28,28 @@ public final class LiveWalkExample {
      * Runs the example.
      *
      * @param args the depth of the descent, optionally (10 if absent)
+     * @throws InterruptedException if interrupted while the walking thread runs
      */
-    public static void main(String[] args) {
+    public static void main(String[] args) throws InterruptedException {
         int depth = args.length > 0 ? Integer.parseInt(args[0]) : DEFAULT_DEPTH;
+        // The native frames take the calling thread's stack: give the walk a thread with room for them.
+        long stackSize = STACK_BASE + depth * STACK_PER_LEVEL;
+        Throwable[] failure = {null};
+        Thread walker = new Thread(null, () -> walk(depth), "live-walk", stackSize);
+        walker.setUncaughtExceptionHandler((thread, e) -> failure[0] = e);
+        walker.start();
+        walker.join();
+        if (failure[0] instanceof RuntimeException e) {
+            throw e;
+        } else if (failure[0] instanceof Error e) {
+            throw e;
+        }
+    }
+
+    private static void walk(int depth) {
         Unwind unwind = Unwinders.host();
         LiveStack live = LiveStack.load();
-        System.out.println("library: " + live.library());
+        System.out.println("java " + Runtime.version() + ", library " + live.library());
         System.out.println("walking with " + unwind.name() + ": " + unwind.describeLayout());
 
         long counted = live.descend(depth, (pc, fp, entryFp) -> {

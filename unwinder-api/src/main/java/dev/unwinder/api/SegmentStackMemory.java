@@ -6,18 +6,23 @@ import java.nio.ByteOrder;
 
 /** Stack memory over a memory segment: live native memory or a mapped file. */
 final class SegmentStackMemory implements StackMemory {
+    // Constant layouts: C2 folds a read through a static final layout into one load. A layout held in
+    // an instance field is not a constant, and each read then goes through an un-inlined var handle call.
+    private static final ValueLayout.OfLong LITTLE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong BIG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
     private final MemorySegment segment;
     private final long base;
     private final long size;
     private final ByteOrder order;
-    private final ValueLayout.OfLong layout;
+    private final boolean bigEndian;
 
     SegmentStackMemory(MemorySegment segment, long base, ByteOrder order) {
         this.segment = segment;
         this.base = base;
         this.size = segment.byteSize();
         this.order = order;
-        this.layout = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(order);
+        this.bigEndian = order == ByteOrder.BIG_ENDIAN;
     }
 
     @Override
@@ -41,7 +46,7 @@ final class SegmentStackMemory implements StackMemory {
         if (Long.compareUnsigned(offset, size - 8) > 0 || size < 8) {
             throw outOfBounds(address, base, size);
         }
-        return segment.get(layout, offset);
+        return bigEndian ? segment.get(BIG, offset) : segment.get(LITTLE, offset);
     }
 
     @Override

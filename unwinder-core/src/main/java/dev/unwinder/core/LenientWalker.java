@@ -9,9 +9,8 @@ import dev.unwinder.api.Unwind;
  */
 final class LenientWalker {
     private final Unwind unwind;
-    private final long memoryBase;
-    private final long memorySize;
     private final StackMemory memory;
+    private final LinkRange links;
     private final long entryFp;
     private final int maxFrames;
     private final long fpOffset;
@@ -33,13 +32,13 @@ final class LenientWalker {
     LenientWalker(Unwind unwind, StackMemory memory, long pc, long fp, long entryFp, int maxFrames) {
         this.unwind = unwind;
         this.memory = memory;
-        this.memoryBase = memory.baseAddress();
-        this.memorySize = memory.size();
         this.entryFp = entryFp;
         this.maxFrames = maxFrames;
         this.fpOffset = unwind.nextOlderFpFromFpOffset();
         this.pcOffset = unwind.nextOlderPcFromFpOffset();
         this.spOffset = unwind.nextOlderSpFromFpOffset();
+        this.links = new LinkRange(memory.baseAddress(), memory.size(),
+                Math.min(fpOffset, pcOffset), Math.max(fpOffset, pcOffset) + 8);
         this.frame = new WalkFrame(memory);
         this.pc = pc;
         this.fp = fp;
@@ -92,18 +91,10 @@ final class LenientWalker {
         if (!unwind.isFpAligned(fp)) {
             return WalkEnd.FP_MISALIGNED;
         }
-        if (!wordInside(fp, fpOffset) || !wordInside(fp, pcOffset)) {
+        // Both link words inside the memory, without wrapping around 2^64: one compare per frame.
+        if (!links.contains(fp)) {
             return WalkEnd.FP_OUTSIDE_MEMORY;
         }
         return null;
-    }
-
-    /** Whether the 8-byte word at fp + offset is inside the memory, without wrapping around 2^64. */
-    private boolean wordInside(long fp, long offset) {
-        long address = fp + offset;
-        if (offset >= 0 ? Long.compareUnsigned(address, fp) < 0 : Long.compareUnsigned(address, fp) > 0) {
-            return false;
-        }
-        return memorySize >= 8 && Long.compareUnsigned(address - memoryBase, memorySize - 8) <= 0;
     }
 }

@@ -51,12 +51,10 @@ final class StrictWalker {
             return false;
         }
         if (Long.compareUnsigned(fp, sentinel) > 0) {
-            throw new UnwindException(Reason.FP_NOT_BELOW_SENTINEL, index, fp,
-                    String.format("fp 0x%x is not below the sentinel fp 0x%x", fp, sentinel));
+            throw notBelowSentinel(index, fp, sentinel);
         }
         if (!unwind.isFpAligned(fp)) {
-            throw new UnwindException(Reason.FP_MISALIGNED, index, fp,
-                    String.format("fp 0x%x is not a multiple of %d", fp, unwind.fpAlignment()));
+            throw misaligned(index, fp, unwind.fpAlignment());
         }
         long nextPc;
         long nextFp;
@@ -67,8 +65,7 @@ final class StrictWalker {
             throw e.atFrame(index);
         }
         if (Long.compareUnsigned(nextFp, fp) <= 0) {
-            throw new UnwindException(Reason.CHAIN_NOT_GROWING, index, nextFp,
-                    String.format("saved fp 0x%x is not above fp 0x%x", nextFp, fp));
+            throw notGrowing(index, nextFp, fp);
         }
         frame.set(index, pc, fp, sp);
         index++;
@@ -76,5 +73,23 @@ final class StrictWalker {
         pc = nextPc;
         this.fp = nextFp;
         return true;
+    }
+
+    // The failures are built out of line: advance() stays small enough in bytecode and in compiled
+    // code for C2 to inline it into the visiting loop, which lets escape analysis drop the walker.
+
+    private static UnwindException notBelowSentinel(int index, long fp, long sentinel) {
+        return new UnwindException(Reason.FP_NOT_BELOW_SENTINEL, index, fp,
+                String.format("fp 0x%x is not below the sentinel fp 0x%x", fp, sentinel));
+    }
+
+    private static UnwindException misaligned(int index, long fp, int alignment) {
+        return new UnwindException(Reason.FP_MISALIGNED, index, fp,
+                String.format("fp 0x%x is not a multiple of %d", fp, alignment));
+    }
+
+    private static UnwindException notGrowing(int index, long nextFp, long fp) {
+        return new UnwindException(Reason.CHAIN_NOT_GROWING, index, nextFp,
+                String.format("saved fp 0x%x is not above fp 0x%x", nextFp, fp));
     }
 }

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Builds libbench-backtrace.so from bench_backtrace.c into the directory given, with the flags of
+# unwinder-examples' livestack library. Without gcc it warns and builds nothing; the live
+# benchmarks then fail in their setup and the synthetic ones run as usual.
+set -eu
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 OUTPUT_DIRECTORY" >&2
+  exit 2
+fi
+source_dir=$(cd "$(dirname "$0")" && pwd)
+out_dir=$1
+cc=${CC:-gcc}
+
+if ! command -v "$cc" >/dev/null 2>&1; then
+  echo "[WARNING] $cc not found: libbench-backtrace.so is not built and the live benchmarks cannot run" >&2
+  exit 0
+fi
+
+mkdir -p "$out_dir"
+"$cc" -std=gnu11 -O2 -fPIC -shared -fvisibility=hidden -fno-omit-frame-pointer -Wall -Wextra -Werror \
+  -o "$out_dir/libbench-backtrace.so" "$source_dir/bench_backtrace.c"

@@ -1,0 +1,236 @@
+package dev.unwinder.benchmarks;
+
+import dev.unwinder.api.ControlFlow;
+import dev.unwinder.api.Frame;
+import dev.unwinder.api.FrameVisitor;
+import dev.unwinder.api.StackMemory;
+import dev.unwinder.api.Unwind;
+import dev.unwinder.arch.aarch64.AArch64Unwind;
+import dev.unwinder.core.LenientWalk;
+import dev.unwinder.core.StackWalk;
+import dev.unwinder.core.Unwinders;
+import dev.unwinder.core.WalkEnd;
+import dev.unwinder.testkit.SyntheticStack;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.Iterator;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * Walks a {@link SyntheticStack} of {@link #frames()} frames with each entry point of the walker,
+ * and with the plain-Java {@link Baseline}, in the same run. Every method reports time per frame:
+ * the concrete subclasses fix N and declare it as {@code @OperationsPerInvocation(N)}.
+ *
+ * <p>Each method hands every frame's pc and fp to the {@link Blackhole}, so all do the same
+ * per-frame work beyond the walk itself. The strict walks run to the entry frame's fp (the
+ * sentinel); the lenient walk is given that fp as its entry fp, so every method visits exactly N
+ * frames, which {@link #setUp} checks before measuring.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+// Transparent huge pages for the Java heap: at 1,048,576 frames (150 to 200 MB) the walk is bound by
+// TLB misses on 4 KiB pages, whose cost changed by up to 2x from fork to fork with the same code.
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms1g", "-Xmx3g",
+        "-XX:+UseTransparentHugePages", "-XX:+AlwaysPreTouch"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public abstract class WalkBenchmark {
+
+    /** The plugin, by name: every plugin of the release. */
+    @Param({"x86_64", "aarch64", "riscv64", "riscv64-cranelift", "s390x"})
+    public String arch;
+
+    /** Where the stack lives: {@code heap} (a byte array) or {@code native} (off-heap, read through FFM). */
+    @Param({"heap", "native"})
+    public String memory;
+
+    private Arena arena;
+    private Unwind unwind;
+    private StackMemory stackMemory;
+    private byte[] heapBytes;
+    private MemorySegment nativeSegment;
+    private Baseline baseline;
+    private long pc;
+    private long fp;
+    private long sentinel;
+    private FrameVisitor<Void> visitor;
+
+    /** Creates the benchmark; JMH calls this. */
+    protected WalkBenchmark() {}
+
+    /**
+     * Returns N, the number of frames of every walk; it must equal the subclass's
+     * {@code @OperationsPerInvocation}.
+     *
+     * @return the number of frames
+     */
+    protected abstract int frames();
+
+    /**
+     * Builds the stack and checks that every method walks exactly N frames to the same result.
+     *
+     * @param bh the blackhole the visitor hands frames to
+     */
+    @Setup(Level.Trial)
+    public void setUp(Blackhole bh) {
+        unwind = Unwinders.forArch(arch);
+        int n = frames();
+        SyntheticStack stack;
+        switch (memory) {
+            case "heap" -> {
+                stack = SyntheticStack.generate(unwind, n);
+                heapBytes = stack.bytes();
+                stackMemory = StackMemory.ofBytes(heapBytes, stack.baseAddress(), unwind.byteOrder());
+            }
+            case "native" -> {
+                arena = Arena.ofShared();
+                SyntheticStack.Native inNative = SyntheticStack.inNativeMemory(unwind, n, SyntheticStack.SIZE_SEED, arena);
+                stack = inNative.stack();
+                stackMemory = inNative.memory();
+                nativeSegment = unwind.byteOrder().equals(ByteOrder.nativeOrder())
+                        ? NativeSegments.global(inNative.segment()) // what StackMemory.ofNative reads through
+                        : inNative.segment();                       // what StackMemory.ofSegment reads through
+            }
+            default -> throw new IllegalArgumentException("memory: " + memory + " (expected: heap or native)");
+        }
+        pc = stack.pc(0);
+        fp = stack.fp(0);
+        sentinel = stack.sentinelFp();
+        long strip = unwind instanceof AArch64Unwind a ? (1L << a.virtualAddressBits()) - 1 : 0;
+        baseline = new Baseline(unwind, stack.baseAddress(), stackMemory.size(), strip);
+        visitor = frame -> {
+            bh.consume(frame.pc());
+            bh.consume(frame.fp());
+            return ControlFlow.continueWalk();
+        };
+        verify(stack, n);
+    }
+
+    private void verify(SyntheticStack stack, int n) {
+        long[] sum = new long[2];
+        FrameVisitor<Void> summing = frame -> {
+            sum[0]++;
+            sum[1] += frame.pc() * 31 + frame.fp();
+            return ControlFlow.continueWalk();
+        };
+        long expected = 0;
+        for (int i = 0; i < n; i++) {
+            expected += stack.pc(i) * 31 + stack.fp(i);
+        }
+        StackWalk.visitFrames(unwind, stackMemory, pc, fp, sentinel, summing);
+        check("visitFrames", n, expected, sum);
+        sum[0] = 0;
+        sum[1] = 0;
+        LenientWalk<Void> lenient = StackWalk.visitFramesLenient(unwind, stackMemory, pc, fp, sentinel, Integer.MAX_VALUE, summing);
+        check("visitFramesLenient", n, expected, sum);
+        if (lenient.end() != WalkEnd.ENTRY_FP_REACHED || lenient.frameCount() != n) {
+            throw new IllegalStateException("visitFramesLenient ended " + lenient);
+        }
+        sum[0] = 0;
+        sum[1] = 0;
+        for (Iterator<Frame> it = StackWalk.frameIterator(unwind, stackMemory, pc, fp, sentinel); it.hasNext(); ) {
+            summing.visit(it.next());
+        }
+        check("frameIterator", n, expected, sum);
+        Blackhole quiet = new Blackhole("Today's password is swordfish. I understand instantiating Blackholes directly is dangerous.");
+        int chased = heapBytes != null
+                ? baseline.chase(heapBytes, pc, fp, sentinel, quiet)
+                : baseline.chase(nativeSegment, pc, fp, sentinel, quiet);
+        quiet.evaporate("Yes, I am Stephen Hawking, and know a thing or two about black holes.");
+        if (chased != n) {
+            throw new IllegalStateException("baseline walked " + chased + " frames (expected: " + n + ")");
+        }
+    }
+
+    private static void check(String method, int n, long expected, long[] sum) {
+        if (sum[0] != n || sum[1] != expected) {
+            throw new IllegalStateException(method + " walked " + sum[0] + " frames with checksum " + sum[1]
+                    + " (expected: " + n + " frames with checksum " + expected + ")");
+        }
+    }
+
+    /** Frees the native stack. */
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        if (arena != null) {
+            arena.close();
+            arena = null;
+        }
+    }
+
+    /**
+     * The plain-Java pointer chase over the same bytes, with the same checks.
+     *
+     * @param bh receives each frame's pc and fp
+     * @return the number of frames
+     */
+    @Benchmark
+    public int baseline(Blackhole bh) {
+        return heapBytes != null
+                ? baseline.chase(heapBytes, pc, fp, sentinel, bh)
+                : baseline.chase(nativeSegment, pc, fp, sentinel, bh);
+    }
+
+    /**
+     * Diagnostic, not part of the suite's tables: the baseline with the memory's per-read checks
+     * ({@link Baseline#chasePerReadChecks}); heap memory only.
+     *
+     * @param bh receives each frame's pc and fp
+     * @return the number of frames, or -1 for native memory
+     */
+    @Benchmark
+    public int baselinePerReadChecks(Blackhole bh) {
+        return heapBytes != null ? baseline.chasePerReadChecks(heapBytes, pc, fp, sentinel, bh) : -1;
+    }
+
+    /**
+     * The strict walk with a visitor.
+     *
+     * @return the walk's result
+     */
+    @Benchmark
+    public ControlFlow<Void> visitFrames() {
+        return StackWalk.visitFrames(unwind, stackMemory, pc, fp, sentinel, visitor);
+    }
+
+    /**
+     * The lenient walk with a visitor, stopping at the entry frame's fp.
+     *
+     * @return the walk's result
+     */
+    @Benchmark
+    public LenientWalk<Void> lenient() {
+        return StackWalk.visitFramesLenient(unwind, stackMemory, pc, fp, sentinel, Integer.MAX_VALUE, visitor);
+    }
+
+    /**
+     * The strict walk as an iterator of frame snapshots.
+     *
+     * @param bh receives each frame's pc and fp
+     */
+    @Benchmark
+    public void frameIterator(Blackhole bh) {
+        Iterator<Frame> frames = StackWalk.frameIterator(unwind, stackMemory, pc, fp, sentinel);
+        while (frames.hasNext()) {
+            Frame frame = frames.next();
+            bh.consume(frame.pc());
+            bh.consume(frame.fp());
+        }
+    }
+}

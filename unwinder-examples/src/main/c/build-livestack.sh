@@ -27,7 +27,7 @@ fi
 flags="-std=gnu11 -O2 -fPIC -shared -pthread -fvisibility=hidden -fno-omit-frame-pointer -Wall -Wextra -Werror"
 case "$("$cc" -dumpmachine)" in
   x86_64-*|aarch64-*) flags="$flags -mno-omit-leaf-frame-pointer" ;;
-  # s390x has a fixed-offset chain only with the backchain (see docs/live-stacks.md).
+  # s390x has a fixed-offset chain only with the backchain (see the README, "Live, in this process").
   s390x-*) flags="$flags -mbackchain" ;;
 esac
 

@@ -1,7 +1,9 @@
 #!/bin/sh
-# Builds libbench-backtrace.so from bench_backtrace.c into the directory given, with the flags of
-# unwinder-examples' livestack library. Without gcc it warns and builds nothing; the live
-# benchmarks then fail in their setup and the synthetic ones run as usual.
+# Builds libbench-backtrace.so from bench_backtrace.c into the directory given: -O2 with frame
+# pointers and strict warnings, like unwinder-examples' livestack library, but without its
+# per-architecture extras (leaf frame pointers, s390x backchain), since no walk starts inside it.
+# Without gcc it warns and builds nothing; the live benchmarks then fail in their setup and the
+# synthetic ones run as usual.
 set -eu
 
 if [ $# -ne 1 ]; then

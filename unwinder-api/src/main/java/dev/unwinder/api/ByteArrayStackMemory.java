@@ -39,12 +39,17 @@ final class ByteArrayStackMemory implements StackMemory {
     @Override
     public long readLong(long address) {
         long offset = address - base;
-        // One unsigned compare rejects addresses below base (huge offsets) and words that run past the end.
-        if (Long.compareUnsigned(offset, bytes.length - 8L) > 0 || bytes.length < 8) {
+        int index = (int) offset;
+        if (index != offset) {
             throw SegmentStackMemory.outOfBounds(address, base, bytes.length);
         }
-        int index = (int) offset;
-        return bigEndian ? (long) BIG.get(bytes, index) : (long) LITTLE.get(bytes, index);
+        // The var handle's own bounds check is the only one: a negative index, or a word that runs
+        // past the end, throws IndexOutOfBoundsException before anything is read.
+        try {
+            return bigEndian ? (long) BIG.get(bytes, index) : (long) LITTLE.get(bytes, index);
+        } catch (IndexOutOfBoundsException e) {
+            throw SegmentStackMemory.outOfBounds(address, base, bytes.length);
+        }
     }
 
     @Override

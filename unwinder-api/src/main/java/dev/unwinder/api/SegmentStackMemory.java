@@ -43,10 +43,11 @@ final class SegmentStackMemory implements StackMemory {
     @Override
     public long readLong(long address) {
         long offset = address - base;
-        if (Long.compareUnsigned(offset, size - 8) > 0 || size < 8) {
+        try {
+            return bigEndian ? segment.get(BIG, offset) : segment.get(LITTLE, offset);
+        } catch (IndexOutOfBoundsException e) {
             throw outOfBounds(address, base, size);
         }
-        return bigEndian ? segment.get(BIG, offset) : segment.get(LITTLE, offset);
     }
 
     @Override

@@ -61,7 +61,9 @@ final class StackMemoryTest {
         try (Arena arena = Arena.ofConfined()) {
             long base = 0xffff_8000_0000_1000L;
             for (StackMemory memory : kinds(new byte[32], base, ByteOrder.LITTLE_ENDIAN, arena)) {
-                for (long address : new long[] {base - 1, base - 8, base + 25, base + 32, 0, -1, base + 0x8000_0000_0000_0000L}) {
+                // Offsets of 2^32 and -2^32 truncate to the int index 0: they must not read byte 0.
+                for (long address : new long[] {base - 1, base - 8, base + 25, base + 32, 0, -1,
+                        base + 0x8000_0000_0000_0000L, base + (1L << 32), base - (1L << 32), base + (1L << 31)}) {
                     UnwindException e = assertThrows(UnwindException.class, () -> memory.readLong(address));
                     assertEquals(UnwindException.Reason.READ_OUT_OF_BOUNDS, e.reason());
                     assertEquals(UnwindException.NO_FRAME, e.frameIndex());

@@ -133,15 +133,7 @@ public final class StackWalk {
         if (maxFrames < 0) {
             throw new IllegalArgumentException("maxFrames: " + maxFrames + " (expected: >= 0)");
         }
-        LenientWalker walker = new LenientWalker(unwind, memory, pc, fp, entryFp, maxFrames);
-        WalkFrame frame = walker.frame;
-        while (walker.advance()) {
-            ControlFlow<B> flow = visitor.visit(frame);
-            if (flow.isBreak()) {
-                return new LenientWalk<>(WalkEnd.VISITOR_BREAK, walker.count, frame.fp(), flow);
-            }
-        }
-        return new LenientWalk<>(walker.end, walker.count, walker.endFp, ControlFlow.continueWalk());
+        return LenientWalker.walk(unwind, memory, pc, fp, entryFp, maxFrames, visitor);
     }
 
     private static void checkLayout(Unwind unwind, StackMemory memory) {

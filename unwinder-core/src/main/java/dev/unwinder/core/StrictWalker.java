@@ -10,19 +10,22 @@ import dev.unwinder.api.UnwindException.Reason;
  * {@link #advance()} checks the next frame's fp, reads and checks its link to the caller, and only
  * then exposes the frame: the frames produced before an exception are exactly those whose links
  * were good.
+ *
+ * <p>The state is kept small on purpose: the frame at the cursor, and the pc and fp of the frame
+ * to check next. C2 inlines {@link #advance()} into the visiting loop and replaces the walker and
+ * its frame with their fields; every field is then a value the loop keeps alive, and a few more
+ * push the fp chain out of registers. For the same reason the layout's offsets are asked of the
+ * plugin where they are used, where C2 folds them into constants, not copied into fields.
  */
 final class StrictWalker {
     private final Unwind unwind;
     private final StackMemory memory;
     private final long sentinel;
-    private final long fpOffset;
-    private final long spOffset;
+    /** The frame last produced; its index is -1 before the first. */
     final WalkFrame frame;
 
-    private int index;
-    private long pc;
-    private long fp;
-    private long sp;
+    private long nextPc;
+    private long nextFp;
 
     StrictWalker(Unwind unwind, StackMemory memory, long pc, long fp, long sentinel) {
         if (pc == 0) {
@@ -37,41 +40,39 @@ final class StrictWalker {
         this.unwind = unwind;
         this.memory = memory;
         this.sentinel = sentinel;
-        this.fpOffset = unwind.nextOlderFpFromFpOffset();
-        this.spOffset = unwind.nextOlderSpFromFpOffset();
         this.frame = new WalkFrame(memory);
-        this.pc = pc;
-        this.fp = fp;
+        this.nextPc = pc;
+        this.nextFp = fp;
     }
 
     /** Moves {@link #frame} to the next frame, or returns false at the sentinel. */
     boolean advance() {
-        long fp = this.fp;
+        long fp = nextFp;
         if (fp == sentinel) {
             return false;
         }
+        int index = frame.index() + 1;
         if (Long.compareUnsigned(fp, sentinel) > 0) {
             throw notBelowSentinel(index, fp, sentinel);
         }
         if (!unwind.isFpAligned(fp)) {
             throw misaligned(index, fp, unwind.fpAlignment());
         }
-        long nextPc;
-        long nextFp;
+        long callerPc;
+        long callerFp;
         try {
-            nextPc = unwind.nextOlderPcFromFp(memory, fp);
-            nextFp = memory.readLong(fp, fpOffset);
+            callerPc = unwind.nextOlderPcFromFp(memory, fp);
+            callerFp = memory.readLong(fp, unwind.nextOlderFpFromFpOffset());
         } catch (UnwindException e) {
             throw e.atFrame(index);
         }
-        if (Long.compareUnsigned(nextFp, fp) <= 0) {
-            throw notGrowing(index, nextFp, fp);
+        if (Long.compareUnsigned(callerFp, fp) <= 0) {
+            throw notGrowing(index, callerFp, fp);
         }
-        frame.set(index, pc, fp, sp);
-        index++;
-        sp = fp + spOffset;
-        pc = nextPc;
-        this.fp = nextFp;
+        // The sp of frame 0 is unknown: WalkFrame ignores what is computed here from its initial fp.
+        frame.set(index, nextPc, fp, frame.fp() + unwind.nextOlderSpFromFpOffset());
+        nextPc = callerPc;
+        nextFp = callerFp;
         return true;
     }
 

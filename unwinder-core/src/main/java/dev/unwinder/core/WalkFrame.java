@@ -16,9 +16,11 @@ final class WalkFrame implements Frame {
     private long fp;
     private long sp;
 
+    /** Creates a walk's cursor, at index -1 until the walk sets its first frame. */
     WalkFrame(StackMemory memory) {
         this.memory = memory;
         this.frozen = false;
+        this.index = -1;
     }
 
     private WalkFrame(StackMemory memory, int index, long pc, long fp, long sp) {

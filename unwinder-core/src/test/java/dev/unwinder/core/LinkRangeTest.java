@@ -35,10 +35,12 @@ final class LinkRangeTest {
                     if (size > 0 && Long.compareUnsigned(base + size - 1, base) < 0) {
                         continue; // not a memory: it would wrap past 2^64
                     }
-                    LinkRange range = new LinkRange(base, size, low, high);
+                    boolean any = LinkRange.any(base, size, low, high);
+                    long first = LinkRange.first(base, low);
+                    long span = LinkRange.span(base, size, low, high);
                     for (long delta = -300; delta <= size + 300; delta++) {
                         for (long fp : new long[] {base + delta, delta, -delta}) {
-                            assertEquals(wordsInside(base, size, fp, offsets), range.contains(fp),
+                            assertEquals(wordsInside(base, size, fp, offsets), any && LinkRange.contains(first, span, fp),
                                     String.format("base 0x%x size %d offsets %d,%d fp 0x%x", base, size, offsets[0],
                                             offsets[1], fp));
                         }
@@ -65,7 +67,8 @@ final class LinkRangeTest {
             };
             long low = Math.min(offsets[0], offsets[1]);
             long high = Math.max(offsets[0], offsets[1]) + 8;
-            assertEquals(wordsInside(base, size, fp, offsets), new LinkRange(base, size, low, high).contains(fp),
+            assertEquals(wordsInside(base, size, fp, offsets), LinkRange.any(base, size, low, high)
+                            && LinkRange.contains(LinkRange.first(base, low), LinkRange.span(base, size, low, high), fp),
                     String.format("base 0x%x size %d fp 0x%x", base, size, fp));
         }
     }

@@ -136,6 +136,34 @@ final class Baseline {
         return frames;
     }
 
+    /** The whole address space below 2^63 as one segment, read at absolute addresses: a constant, so its bounds check is a compare with a constant. */
+    private static final MemorySegment EVERYTHING = NativeSegments.everything();
+
+    /**
+     * Walks a stack in this process's memory whose bytes are at their own addresses, reading at
+     * absolute addresses through one constant segment over the address space: no segment base or
+     * size to carry, only the range check of fp. As {@link #chase(byte[], long, long, long, Blackhole)}.
+     */
+    int chaseAbsolute(long pc, long fp, long sentinel, Blackhole bh) {
+        int frames = 0;
+        while (fp != sentinel) {
+            if (Long.compareUnsigned(fp, sentinel) > 0 || (fp & alignMask) != 0 || !inRange(fp)) {
+                throw bad(frames, fp);
+            }
+            long nextPc = strip(bigEndian ? EVERYTHING.get(SEGMENT_BIG, fp + pcOffset) : EVERYTHING.get(SEGMENT_LITTLE, fp + pcOffset));
+            long nextFp = bigEndian ? EVERYTHING.get(SEGMENT_BIG, fp + fpOffset) : EVERYTHING.get(SEGMENT_LITTLE, fp + fpOffset);
+            if (Long.compareUnsigned(nextFp, fp) <= 0) {
+                throw bad(frames, nextFp);
+            }
+            bh.consume(pc);
+            bh.consume(fp);
+            frames++;
+            pc = nextPc;
+            fp = nextFp;
+        }
+        return frames;
+    }
+
     /**
      * A diagnostic variant of {@link #chase(byte[], long, long, long, Blackhole)}: the same walk,
      * but each read checks its own word as {@code StackMemory.readLong(address, offset)} does

@@ -22,6 +22,12 @@ final class NativeSegments {
         return MemorySegment.ofAddress(segment.address()).reinterpret(segment.byteSize());
     }
 
+    /** The address space below 2^63 as one global-scope segment whose offsets are absolute addresses. */
+    @SuppressWarnings("restricted")
+    static MemorySegment everything() {
+        return MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    }
+
     /** The symbols of a shared library, loaded for the life of the JVM. */
     @SuppressWarnings("restricted")
     static SymbolLookup library(Path file) {

@@ -65,6 +65,7 @@ public abstract class WalkBenchmark {
     private StackMemory stackMemory;
     private byte[] heapBytes;
     private MemorySegment nativeSegment;
+    private boolean absolute;
     private Baseline baseline;
     private long pc;
     private long fp;
@@ -103,9 +104,10 @@ public abstract class WalkBenchmark {
                 SyntheticStack.Native inNative = SyntheticStack.inNativeMemory(unwind, n, SyntheticStack.SIZE_SEED, arena);
                 stack = inNative.stack();
                 stackMemory = inNative.memory();
-                nativeSegment = unwind.byteOrder().equals(ByteOrder.nativeOrder())
-                        ? NativeSegments.global(inNative.segment()) // what StackMemory.ofNative reads through
-                        : inNative.segment();                       // what StackMemory.ofSegment reads through
+                // StackMemory.ofNative reads live memory at its own addresses (the baseline's
+                // chaseAbsolute); a foreign-order stack is StackMemory.ofSegment over the arena's segment.
+                absolute = unwind.byteOrder().equals(ByteOrder.nativeOrder());
+                nativeSegment = inNative.segment();
             }
             default -> throw new IllegalArgumentException("memory: " + memory + " (expected: heap or native)");
         }
@@ -149,9 +151,7 @@ public abstract class WalkBenchmark {
         }
         check("frameIterator", n, expected, sum);
         Blackhole quiet = new Blackhole("Today's password is swordfish. I understand instantiating Blackholes directly is dangerous.");
-        int chased = heapBytes != null
-                ? baseline.chase(heapBytes, pc, fp, sentinel, quiet)
-                : baseline.chase(nativeSegment, pc, fp, sentinel, quiet);
+        int chased = baseline(quiet);
         quiet.evaporate("Yes, I am Stephen Hawking, and know a thing or two about black holes.");
         if (chased != n) {
             throw new IllegalStateException("baseline walked " + chased + " frames (expected: " + n + ")");
@@ -182,8 +182,11 @@ public abstract class WalkBenchmark {
      */
     @Benchmark
     public int baseline(Blackhole bh) {
-        return heapBytes != null
-                ? baseline.chase(heapBytes, pc, fp, sentinel, bh)
+        if (heapBytes != null) {
+            return baseline.chase(heapBytes, pc, fp, sentinel, bh);
+        }
+        return absolute
+                ? baseline.chaseAbsolute(pc, fp, sentinel, bh)
                 : baseline.chase(nativeSegment, pc, fp, sentinel, bh);
     }
 

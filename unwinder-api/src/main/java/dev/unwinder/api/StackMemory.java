@@ -21,7 +21,7 @@ import java.nio.ByteOrder;
  * long word = memory.readLong(0x7ffd_0000_0010L);
  * }
  */
-public sealed interface StackMemory permits ByteArrayStackMemory, SegmentStackMemory {
+public sealed interface StackMemory permits ByteArrayStackMemory, SegmentStackMemory, NativeStackMemory {
 
     /**
      * Returns memory over a captured stack: byte {@code i} of {@code bytes} is at address
@@ -64,6 +64,9 @@ public sealed interface StackMemory permits ByteArrayStackMemory, SegmentStackMe
         if (size < 0) {
             throw new IllegalArgumentException(String.format(
                     "highAddress - lowAddress: 0x%x (expected: at most 0x%x bytes)", size, Long.MAX_VALUE));
+        }
+        if (NativeStackMemory.fits(lowAddress, size)) {
+            return new NativeStackMemory(lowAddress, size);
         }
         return new SegmentStackMemory(NativeAccess.segment(lowAddress, size), lowAddress, ByteOrder.nativeOrder());
     }

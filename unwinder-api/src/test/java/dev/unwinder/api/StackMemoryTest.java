@@ -154,6 +154,26 @@ final class StackMemoryTest {
     }
 
     @Test
+    void nativeMemoryRejectsReadsOutsideItsRangeBeforeTouchingThem() {
+        // Unmapped ranges, below and above 2^63: a read that reached memory would crash the JVM, so
+        // each of these must fail on the range check alone, with the same message as other memory.
+        for (long low : new long[] {0x1000, 0x7fff_ffff_ffff_ff00L, 0xffff_8000_0000_1000L}) {
+            StackMemory memory = StackMemory.ofNative(low, low + 32);
+            assertEquals(String.format("StackMemory[native, 0x%x..0x%x, %s]", low, low + 32, ByteOrder.nativeOrder()),
+                    memory.toString());
+            for (long address : new long[] {low - 8, low - 1, low + 25, low + 32, 0, -8, low + (1L << 32)}) {
+                UnwindException e = assertThrows(UnwindException.class, () -> memory.readLong(address));
+                assertEquals(String.format("READ_OUT_OF_BOUNDS, address 0x%x: 8-byte read at 0x%x is outside the stack"
+                        + " memory [0x%x, 0x%x)", address, address, low, low + 32), e.getMessage());
+            }
+        }
+        for (int size = 0; size < 8; size++) {
+            StackMemory tooSmall = StackMemory.ofNative(0x1000, 0x1000 + size);
+            assertThrows(UnwindException.class, () -> tooSmall.readLong(0x1000));
+        }
+    }
+
+    @Test
     void closedSegmentsFailAsTheirArenaDoes() {
         Arena arena = Arena.ofConfined();
         MemorySegment segment = arena.allocate(16);

@@ -6,78 +6,109 @@ import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 
 /**
- * The lenient walk. A frame is delivered when its own pc and fp are good; its link to the caller
- * decides whether another follows, and if not, the {@link WalkEnd} says why.
+ * The lenient walk's state machine. A frame is delivered when its own pc and fp are good; its link
+ * to the caller decides whether another follows, and if not, {@link #end} says why.
  *
- * <p>The loop is written for C2. Its only state from one frame to the next is the cursor frame
- * (index, pc, fp, sp): the caller's pc and fp are read, checked and moved into the cursor within
- * one iteration. C2 replaces the cursor with its fields, and every field of a replaced object is a
- * value kept alive at every safepoint of the loop, so each extra one costs registers; with the
- * walker's state in an object of its own, C2 spilled the fp chain itself to the stack and the walk
- * ran up to 1.9 times the baseline's time per frame. For the same reason the layout's offsets are
- * asked of the plugin where they are used, where C2 folds them into constants, and a bad link
- * leaves the loop through a static method that sees only plain values.
+ * <p>Shaped by measurement (perfasm, JMH, {@code benchmarks/run-gate}); three things matter to C2:
+ * <ul>
+ *   <li>The layout's offsets are asked of the plugin in the loop, where C2 inlines the calls and
+ *       folds them into constants; copied into fields by the constructor they stayed variables,
+ *       which cost registers and spills (s390x, heap, N = 1,024: 1.20 times the baseline, then
+ *       1.08).
+ *   <li>The link range is two plain fields, computed by static methods: nothing to allocate, or to
+ *       inline to avoid allocating, when a walk starts.
+ *   <li>{@link #reject} runs on every frame, so it is hot and inlined. A variant that checked the
+ *       common case inline and classified a bad link out of line, and one that kept the state in
+ *       local variables, both left C2 parking the fp chain in an XMM register on native memory
+ *       (up to 1.52 times the baseline); this form measured 0.93 to 1.10 on every plugin.
+ * </ul>
  */
 final class LenientWalker {
+    private final Unwind unwind;
+    private final StackMemory memory;
+    private final boolean linkAny;
+    private final long linkFirst;
+    private final long linkSpan;
+    private final long entryFp;
+    private final int maxFrames;
+    final WalkFrame frame;
 
-    private LenientWalker() {}
+    /** How many frames were produced. */
+    int count;
+    /** Why the walk ended, or null while it goes on. */
+    WalkEnd end;
+    /** The fp the walk could not go on to. */
+    long endFp;
+
+    private long pc;
+    private long fp;
+    private long sp;
 
     /** Walks as {@link StackWalk#visitFramesLenient} documents; the arguments have been checked. */
     static <B> LenientWalk<B> walk(
             Unwind unwind, StackMemory memory, long pc, long fp, long entryFp, int maxFrames, FrameVisitor<B> visitor) {
+        LenientWalker walker = new LenientWalker(unwind, memory, pc, fp, entryFp, maxFrames);
+        WalkFrame frame = walker.frame;
+        while (walker.advance()) {
+            ControlFlow<B> flow = visitor.visit(frame);
+            if (flow.isBreak()) {
+                return new LenientWalk<>(WalkEnd.VISITOR_BREAK, walker.count, frame.fp(), flow);
+            }
+        }
+        return new LenientWalk<>(walker.end, walker.count, walker.endFp, ControlFlow.continueWalk());
+    }
+
+    private LenientWalker(Unwind unwind, StackMemory memory, long pc, long fp, long entryFp, int maxFrames) {
+        this.unwind = unwind;
+        this.memory = memory;
+        this.entryFp = entryFp;
+        this.maxFrames = maxFrames;
         long fpOffset = unwind.nextOlderFpFromFpOffset();
         long pcOffset = unwind.nextOlderPcFromFpOffset();
         long base = memory.baseAddress();
         long size = memory.size();
         long low = Math.min(fpOffset, pcOffset);
         long high = Math.max(fpOffset, pcOffset) + 8;
-        long linkFirst = LinkRange.first(base, low);
-        long linkSpan = LinkRange.span(base, size, low, high);
-        // Without any fp whose link fits, the first frame is rejected here and the loop never runs.
-        boolean inMemory = LinkRange.any(base, size, low, high) && LinkRange.contains(linkFirst, linkSpan, fp);
-        WalkEnd rejected = reject(pc, fp, 0, true, entryFp, unwind.isFpAligned(fp), inMemory);
-        if (rejected != null) {
-            return new LenientWalk<>(rejected, 0, fp, ControlFlow.continueWalk());
-        }
-        if (maxFrames == 0) {
-            return new LenientWalk<>(WalkEnd.FRAME_LIMIT, 0, fp, ControlFlow.continueWalk());
-        }
-        long linkLast = linkFirst + linkSpan;
-        // The sp of frame 0 is unknown: WalkFrame ignores the 0 given here.
-        WalkFrame frame = new WalkFrame(memory);
-        frame.set(0, pc, fp, 0);
-        for (int count = 1; ; count++) {
-            // The cursor's own pc and fp are good, and both words of its link are inside the memory.
-            long frameFp = frame.fp();
-            long callerPc = unwind.nextOlderPcFromFp(memory, frameFp);
-            long callerFp = memory.readLong(frameFp, unwind.nextOlderFpFromFpOffset());
-            ControlFlow<B> flow = visitor.visit(frame);
-            if (flow.isBreak()) {
-                return new LenientWalk<>(WalkEnd.VISITOR_BREAK, count, frameFp, flow);
-            }
-            // One unsigned compare for "above frameFp" and "link inside the memory": frameFp is in
-            // [linkFirst, linkLast], so callerFp must be in (frameFp, linkLast]. A callerFp at or
-            // below frameFp wraps to at least 2^64 - 1 - frameFp, which is not below linkLast - frameFp.
-            if (Long.compareUnsigned(callerFp - frameFp - 1, linkLast - frameFp) >= 0 || callerFp == entryFp
-                    || callerPc == 0 || !unwind.isFpAligned(callerFp)) {
-                rejected = reject(callerPc, callerFp, frameFp, false, entryFp, unwind.isFpAligned(callerFp),
-                        LinkRange.contains(linkFirst, linkSpan, callerFp));
-                return new LenientWalk<>(rejected, count, callerFp, ControlFlow.continueWalk());
-            }
-            if (count == maxFrames) {
-                return new LenientWalk<>(WalkEnd.FRAME_LIMIT, count, callerFp, ControlFlow.continueWalk());
-            }
-            frame.set(count, callerPc, callerFp, frameFp + unwind.nextOlderSpFromFpOffset());
-        }
+        this.linkAny = LinkRange.any(base, size, low, high);
+        this.linkFirst = LinkRange.first(base, low);
+        this.linkSpan = LinkRange.span(base, size, low, high);
+        this.frame = new WalkFrame(memory);
+        this.pc = pc;
+        this.fp = fp;
+        this.end = reject(pc, fp, 0, true);
+        this.endFp = fp;
     }
 
-    /**
-     * Returns why a frame with this pc and fp cannot be delivered, in WalkEnd's order, or null if
-     * it can; {@code aligned} and {@code inMemory} are the layout's alignment check and the link
-     * range check of {@code fp}.
-     */
-    private static WalkEnd reject(
-            long pc, long fp, long youngerFp, boolean first, long entryFp, boolean aligned, boolean inMemory) {
+    /** Moves {@link #frame} to the next good frame, or sets {@link #end} and returns false. */
+    boolean advance() {
+        if (end != null) {
+            return false;
+        }
+        if (count == maxFrames) {
+            end = WalkEnd.FRAME_LIMIT;
+            endFp = fp;
+            return false;
+        }
+        long fp = this.fp;
+        // reject() has checked that both words of this link are inside the memory.
+        long nextPc = unwind.nextOlderPcFromFp(memory, fp);
+        long nextFp = memory.readLong(fp, unwind.nextOlderFpFromFpOffset());
+        frame.set(count, pc, fp, sp);
+        count++;
+        WalkEnd rejected = reject(nextPc, nextFp, fp, false);
+        if (rejected != null) {
+            end = rejected;
+            endFp = nextFp;
+        } else {
+            sp = fp + unwind.nextOlderSpFromFpOffset();
+            pc = nextPc;
+            this.fp = nextFp;
+        }
+        return true;
+    }
+
+    /** Returns why a frame with this pc and fp cannot be produced, in WalkEnd's order, or null if it can. */
+    private WalkEnd reject(long pc, long fp, long youngerFp, boolean first) {
         if (fp == 0) {
             return WalkEnd.ZERO_FP;
         }
@@ -90,11 +121,11 @@ final class LenientWalker {
         if (pc == 0) {
             return WalkEnd.ZERO_PC;
         }
-        if (!aligned) {
+        if (!unwind.isFpAligned(fp)) {
             return WalkEnd.FP_MISALIGNED;
         }
-        // Both link words inside the memory, without wrapping around 2^64.
-        if (!inMemory) {
+        // Both link words inside the memory, without wrapping around 2^64: one compare per frame.
+        if (!(linkAny && LinkRange.contains(linkFirst, linkSpan, fp))) {
             return WalkEnd.FP_OUTSIDE_MEMORY;
         }
         return null;

@@ -11,11 +11,13 @@ import dev.unwinder.api.UnwindException.Reason;
  * then exposes the frame: the frames produced before an exception are exactly those whose links
  * were good.
  *
- * <p>The state is kept small on purpose: the frame at the cursor, and the pc and fp of the frame
- * to check next. C2 inlines {@link #advance()} into the visiting loop and replaces the walker and
- * its frame with their fields; every field is then a value the loop keeps alive, and a few more
- * push the fp chain out of registers. For the same reason the layout's offsets are asked of the
- * plugin where they are used, where C2 folds them into constants, not copied into fields.
+ * <p>The state is the frame at the cursor and the pc and fp of the frame to check next, and the
+ * layout's offsets are asked of the plugin where they are used. C2 inlines {@link #advance()} into
+ * the visiting loop and replaces the walker and its frame with their fields; perfasm showed the
+ * earlier form, with the offsets copied into fields by the constructor, keeping them as variables
+ * spilled to the stack (the constructor's plugin calls had no type profile after on-stack
+ * replacement), at 1.24 times the baseline on s390x; this form measures 0.94 to 1.03 at
+ * N = 1,024 on every plugin and memory.
  */
 final class StrictWalker {
     private final Unwind unwind;

@@ -164,45 +164,6 @@ final class Baseline {
         return frames;
     }
 
-    /**
-     * A diagnostic variant of {@link #chase(byte[], long, long, long, Blackhole)}: the same walk,
-     * but each read checks its own word as {@code StackMemory.readLong(address, offset)} does
-     * (wrap-around, then bounds) instead of one range compare per frame. It shows how much of the
-     * walker's cost over the baseline is these per-read checks.
-     */
-    int chasePerReadChecks(byte[] bytes, long pc, long fp, long sentinel, Blackhole bh) {
-        int frames = 0;
-        long size = bytes.length;
-        while (fp != sentinel) {
-            if (Long.compareUnsigned(fp, sentinel) > 0 || (fp & alignMask) != 0) {
-                throw bad(frames, fp);
-            }
-            long nextPc = strip(checkedRead(bytes, size, fp, pcOffset, frames));
-            long nextFp = checkedRead(bytes, size, fp, fpOffset, frames);
-            if (Long.compareUnsigned(nextFp, fp) <= 0) {
-                throw bad(frames, nextFp);
-            }
-            bh.consume(pc);
-            bh.consume(fp);
-            frames++;
-            pc = nextPc;
-            fp = nextFp;
-        }
-        return frames;
-    }
-
-    private long checkedRead(byte[] bytes, long size, long fp, long offset, int frame) {
-        long address = fp + offset;
-        if (offset >= 0 ? Long.compareUnsigned(address, fp) < 0 : Long.compareUnsigned(address, fp) > 0) {
-            throw bad(frame, fp);
-        }
-        long at = address - base;
-        if (Long.compareUnsigned(at, size - 8) > 0 || size < 8) {
-            throw bad(frame, address);
-        }
-        return bigEndian ? (long) BIG.get(bytes, (int) at) : (long) LITTLE.get(bytes, (int) at);
-    }
-
     private static IllegalStateException bad(int frame, long address) {
         return new IllegalStateException("bad link at frame " + frame + ", address 0x" + Long.toHexString(address));
     }

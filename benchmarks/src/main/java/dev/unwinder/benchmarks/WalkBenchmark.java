@@ -191,18 +191,6 @@ public abstract class WalkBenchmark {
     }
 
     /**
-     * Diagnostic, not part of the suite's tables: the baseline with the memory's per-read checks
-     * ({@link Baseline#chasePerReadChecks}); heap memory only.
-     *
-     * @param bh receives each frame's pc and fp
-     * @return the number of frames, or -1 for native memory
-     */
-    @Benchmark
-    public int baselinePerReadChecks(Blackhole bh) {
-        return heapBytes != null ? baseline.chasePerReadChecks(heapBytes, pc, fp, sentinel, bh) : -1;
-    }
-
-    /**
      * The strict walk with a visitor.
      *
      * @return the walk's result

@@ -60,9 +60,11 @@ public final class Gate {
      * How far a ratio may rise above its reference ({@code gate-reference.tsv}: per cell, the
      * highest ratio of six gate runs, since forks of the same code compile to a faster or a slower
      * mode) before the gate fails. For N >= 1,024: about twice the largest spread of a ratio within
-     * one mode over those runs (0.07). For N = 16: the largest jump seen between forks (0.47, one
-     * fork of visitFrames, x86_64, heap, at 1.55 where five gave 1.08 to 1.10), so that the next
-     * such jump above the slowest fork seen does not fail the build.
+     * one mode over those runs (0.08; s390x native {@code visitFrames} has two modes, 0.94 to 1.00
+     * and 1.13 to 1.14, and the reference is the slower). For N = 16, where per-walk costs weigh and
+     * the modes lie further apart (x86_64 native {@code visitFrames}: 0.86 to 0.92, or 1.43 to 1.51),
+     * about the largest gap between the slowest fork and the rest of its cell (lenient, s390x heap:
+     * 2.08 against at most 1.64), so that a fork slower again by that much fails the build.
      */
     static final double TOLERANCE_LARGE_N = 0.15;
     /** The tolerance for N below 1,024; see {@link #TOLERANCE_LARGE_N}. */
@@ -117,7 +119,6 @@ public final class Gate {
 
         ChainedOptionsBuilder options = new OptionsBuilder()
                 .include(WalkBenchmark.class.getPackageName() + (gate ? "\\.WalkN(16|1024)\\." : "\\.(WalkN|LiveBenchmark)"))
-                .exclude("baselinePerReadChecks")
                 .addProfiler("gc")
                 .addProfiler(ThreadCpuProfiler.class)
                 .resultFormat(ResultFormatType.JSON)

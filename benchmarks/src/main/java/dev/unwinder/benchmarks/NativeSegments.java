@@ -16,12 +16,6 @@ import java.nio.file.Path;
 final class NativeSegments {
     private NativeSegments() {}
 
-    /** The same memory as {@code segment}, as a global-scope segment: how {@code StackMemory.ofNative} sees memory. */
-    @SuppressWarnings("restricted")
-    static MemorySegment global(MemorySegment segment) {
-        return MemorySegment.ofAddress(segment.address()).reinterpret(segment.byteSize());
-    }
-
     /** The address space below 2^63 as one global-scope segment whose offsets are absolute addresses. */
     @SuppressWarnings("restricted")
     static MemorySegment everything() {

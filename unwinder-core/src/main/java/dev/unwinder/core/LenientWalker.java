@@ -6,10 +6,11 @@ import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 
 /**
- * The lenient walk's state machine. A frame is delivered when its own pc and fp are good; its link
- * to the caller decides whether another follows, and if not, {@link #end} says why.
+ * The lenient walk's state machine. Each {@link #advance()} judges the next frame by its own pc and
+ * fp; a good frame is delivered, and its link gives the frame to judge after it. A frame that is
+ * not good, or the frame limit, ends the walk, and {@code advance()} says why.
  *
- * <p>Shaped by measurement (perfasm, JMH, {@code benchmarks/run-gate}); three things matter to C2:
+ * <p>Shaped by measurement (perfasm, JMH, {@code benchmarks/run-gate}); what matters to C2:
  * <ul>
  *   <li>The layout's offsets are asked of the plugin in the loop, where C2 inlines the calls and
  *       folds them into constants; copied into fields by the constructor they stayed variables,
@@ -17,11 +18,15 @@ import dev.unwinder.api.Unwind;
  *       1.08).
  *   <li>The link range is two plain fields, computed by static methods: nothing to allocate, or to
  *       inline to avoid allocating, when a walk starts.
+ *   <li>The state is the strict walker's: the frame at the cursor and the pc and fp to judge next,
+ *       with the first frame judged in the loop like the others and the reason returned rather
+ *       than kept. An earlier form judged the first frame in the constructor and each caller at
+ *       the end of {@code advance()}, keeping the reason and the fp in fields: at N = 16 it cost
+ *       1.48 (x86_64 heap) to 2.08 (s390x heap) times the baseline, this one 1.02 to 1.34.
  *   <li>{@link #reject} runs on every frame, so it is hot and inlined. A variant that checked the
  *       common case inline and classified a bad link out of line, and one that kept the state in
  *       local variables, both left C2 parking the fp chain in an XMM register on native memory
- *       (up to 1.52 times the baseline); this form measures 0.88 to 1.09 on every
- *       plugin at N >= 1,024, except s390x native memory (1.03 to 1.21 from fork to fork).
+ *       (up to 1.52 times the baseline).
  * </ul>
  */
 final class LenientWalker {
@@ -32,31 +37,26 @@ final class LenientWalker {
     private final long linkSpan;
     private final long entryFp;
     private final int maxFrames;
+    /** The frame last produced; its index is -1, and its fp 0, before the first. */
     final WalkFrame frame;
 
-    /** How many frames were produced. */
-    int count;
-    /** Why the walk ended, or null while it goes on. */
-    WalkEnd end;
-    /** The fp the walk could not go on to. */
-    long endFp;
-
-    private long pc;
-    private long fp;
-    private long sp;
+    /** The pc and fp of the frame to judge next: after the walk, the fp it could not go on to. */
+    private long nextPc;
+    private long nextFp;
 
     /** Walks as {@link StackWalk#visitFramesLenient} documents; the arguments have been checked. */
     static <B> LenientWalk<B> walk(
             Unwind unwind, StackMemory memory, long pc, long fp, long entryFp, int maxFrames, FrameVisitor<B> visitor) {
         LenientWalker walker = new LenientWalker(unwind, memory, pc, fp, entryFp, maxFrames);
         WalkFrame frame = walker.frame;
-        while (walker.advance()) {
+        WalkEnd end;
+        while ((end = walker.advance()) == null) {
             ControlFlow<B> flow = visitor.visit(frame);
             if (flow.isBreak()) {
-                return new LenientWalk<>(WalkEnd.VISITOR_BREAK, walker.count, frame.fp(), flow);
+                return new LenientWalk<>(WalkEnd.VISITOR_BREAK, frame.index() + 1, frame.fp(), flow);
             }
         }
-        return new LenientWalk<>(walker.end, walker.count, walker.endFp, ControlFlow.continueWalk());
+        return new LenientWalk<>(end, frame.index() + 1, walker.nextFp, ControlFlow.continueWalk());
     }
 
     private LenientWalker(Unwind unwind, StackMemory memory, long pc, long fp, long entryFp, int maxFrames) {
@@ -74,49 +74,46 @@ final class LenientWalker {
         this.linkFirst = LinkRange.first(base, low);
         this.linkSpan = LinkRange.span(base, size, low, high);
         this.frame = new WalkFrame(memory);
-        this.pc = pc;
-        this.fp = fp;
-        this.end = reject(pc, fp, 0, true);
-        this.endFp = fp;
+        this.nextPc = pc;
+        this.nextFp = fp;
     }
 
-    /** Moves {@link #frame} to the next good frame, or sets {@link #end} and returns false. */
-    boolean advance() {
-        if (end != null) {
-            return false;
-        }
-        if (count == maxFrames) {
-            end = WalkEnd.FRAME_LIMIT;
-            endFp = fp;
-            return false;
-        }
-        long fp = this.fp;
-        // reject() has checked that both words of this link are inside the memory.
-        long nextPc = unwind.nextOlderPcFromFp(memory, fp);
-        long nextFp = memory.readLong(fp, unwind.nextOlderFpFromFpOffset());
-        frame.set(count, pc, fp, sp);
-        count++;
-        WalkEnd rejected = reject(nextPc, nextFp, fp, false);
+    /**
+     * Judges the next frame and, if it is good and the limit allows, reads its link and moves
+     * {@link #frame} to it; returns null then, or else why the walk ends there.
+     */
+    WalkEnd advance() {
+        long pc = nextPc;
+        long fp = nextFp;
+        // Frame 0 is compared with the cursor's initial fp, 0, which only a zero fp fails, and
+        // reject() has ruled that out before.
+        WalkEnd rejected = reject(pc, fp, frame.fp());
         if (rejected != null) {
-            end = rejected;
-            endFp = nextFp;
-        } else {
-            sp = fp + unwind.nextOlderSpFromFpOffset();
-            pc = nextPc;
-            this.fp = nextFp;
+            return rejected;
         }
-        return true;
+        int index = frame.index() + 1;
+        if (index == maxFrames) {
+            return WalkEnd.FRAME_LIMIT;
+        }
+        // reject() has checked that both words of this link are inside the memory.
+        long callerPc = unwind.nextOlderPcFromFp(memory, fp);
+        long callerFp = memory.readLong(fp, unwind.nextOlderFpFromFpOffset());
+        // The sp of frame 0 is unknown: WalkFrame ignores what is computed here from its initial fp.
+        frame.set(index, pc, fp, frame.fp() + unwind.nextOlderSpFromFpOffset());
+        nextPc = callerPc;
+        nextFp = callerFp;
+        return null;
     }
 
     /** Returns why a frame with this pc and fp cannot be produced, in WalkEnd's order, or null if it can. */
-    private WalkEnd reject(long pc, long fp, long youngerFp, boolean first) {
+    private WalkEnd reject(long pc, long fp, long youngerFp) {
         if (fp == 0) {
             return WalkEnd.ZERO_FP;
         }
         if (fp == entryFp) {
             return WalkEnd.ENTRY_FP_REACHED;
         }
-        if (!first && Long.compareUnsigned(fp, youngerFp) <= 0) {
+        if (Long.compareUnsigned(fp, youngerFp) <= 0) {
             return WalkEnd.FP_NOT_GROWING;
         }
         if (pc == 0) {

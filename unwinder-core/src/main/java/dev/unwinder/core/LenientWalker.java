@@ -22,7 +22,12 @@ import dev.unwinder.api.Unwind;
  *       with the first frame judged in the loop like the others and the reason returned rather
  *       than kept. An earlier form judged the first frame in the constructor and each caller at
  *       the end of {@code advance()}, keeping the reason and the fp in fields: at N = 16 it cost
- *       1.48 (x86_64 heap) to 2.08 (s390x heap) times the baseline, this one 1.02 to 1.34.
+ *       1.48 (x86_64 heap) to 2.08 (s390x heap) times the baseline, this one 1.00 to 1.38.
+ *   <li>The cursor moves to the frame before its link is read, so no value of the previous frame
+ *       is live across the reads. Reading first and moving after left C2 one value short of
+ *       registers on s390x native memory: the saved fp went through a stack slot between its
+ *       load and the next frame's (perfasm), 1.20 to 1.24 times the baseline at N = 1,024 in six
+ *       gate runs; in this order 1.03 to 1.13, one fork of five 1.30.
  *   <li>{@link #reject} runs on every frame, so it is hot and inlined. A variant that checked the
  *       common case inline and classified a bad link out of line, and one that kept the state in
  *       local variables, both left C2 parking the fp chain in an XMM register on native memory
@@ -95,13 +100,11 @@ final class LenientWalker {
         if (index == maxFrames) {
             return WalkEnd.FRAME_LIMIT;
         }
-        // reject() has checked that both words of this link are inside the memory.
-        long callerPc = unwind.nextOlderPcFromFp(memory, fp);
-        long callerFp = memory.readLong(fp, unwind.nextOlderFpFromFpOffset());
         // The sp of frame 0 is unknown: WalkFrame ignores what is computed here from its initial fp.
         frame.set(index, pc, fp, frame.fp() + unwind.nextOlderSpFromFpOffset());
-        nextPc = callerPc;
-        nextFp = callerFp;
+        // reject() has checked that both words of this link are inside the memory.
+        nextPc = unwind.nextOlderPcFromFp(memory, fp);
+        nextFp = memory.readLong(fp, unwind.nextOlderFpFromFpOffset());
         return null;
     }
 

@@ -22,12 +22,13 @@ import dev.unwinder.api.Unwind;
  *       with the first frame judged in the loop like the others and the reason returned rather
  *       than kept. An earlier form judged the first frame in the constructor and each caller at
  *       the end of {@code advance()}, keeping the reason and the fp in fields: at N = 16 it cost
- *       1.48 (x86_64 heap) to 2.08 (s390x heap) times the baseline, this one 1.00 to 1.38.
+ *       1.36 to 1.45 times the baseline (medians of six gate runs, x86_64 and s390x heap), this
+ *       one 1.16 to 1.23.
  *   <li>The cursor moves to the frame before its link is read, so no value of the previous frame
  *       is live across the reads. Reading first and moving after left C2 one value short of
  *       registers on s390x native memory: the saved fp went through a stack slot between its
- *       load and the next frame's (perfasm), 1.20 to 1.24 times the baseline at N = 1,024 in six
- *       gate runs; in this order 1.03 to 1.13, one fork of five 1.30.
+ *       load and the next frame's (perfasm), 1.22 times the baseline at N = 1,024 (median of six
+ *       gate runs); in this order 1.12.
  *   <li>{@link #reject} runs on every frame, so it is hot and inlined. A variant that checked the
  *       common case inline and classified a bad link out of line, and one that kept the state in
  *       local variables, both left C2 parking the fp chain in an XMM register on native memory

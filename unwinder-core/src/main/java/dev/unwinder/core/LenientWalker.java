@@ -103,9 +103,10 @@ final class LenientWalker {
         }
         // The sp of frame 0 is unknown: WalkFrame ignores what is computed here from its initial fp.
         frame.set(index, pc, fp, frame.fp() + unwind.nextOlderSpFromFpOffset());
-        // reject() has checked that both words of this link are inside the memory.
-        nextPc = unwind.nextOlderPcFromFp(memory, fp);
+        // reject() has checked that both words of this link are inside the memory. The saved fp
+        // first, as in StrictWalker: it is the next link of the chain of loads.
         nextFp = memory.readLong(fp, unwind.nextOlderFpFromFpOffset());
+        nextPc = unwind.nextOlderPcFromFp(memory, fp);
         return null;
     }
 

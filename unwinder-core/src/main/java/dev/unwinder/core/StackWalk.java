@@ -20,7 +20,8 @@ import java.util.NoSuchElementException;
  * walked, with the semantics of Wasmtime's walker. A zero pc, fp or sentinel is rejected before
  * anything else, and nothing is visited when fp equals the sentinel. At every step, before the
  * frame is delivered, the walk checks that its fp is below the sentinel and aligned, reads the
- * return address and the saved fp, and checks that the saved fp is above the fp. A failed check
+ * saved fp and then the return address (so a link wholly outside the memory is reported at the
+ * saved fp's address), and checks that the saved fp is above the fp. A failed check
  * throws {@link UnwindException}: the frames delivered before it are exactly those whose links
  * were good. The sentinel is only compared with fp values; it need not lie inside the memory.
  *

@@ -164,7 +164,9 @@ final class LiveWalkTest {
             called[0] = true;
             StackMemory stack = LiveStack.stackBetween(unwind, fp, entryFp);
             String bounds = String.format("[0x%x, 0x%x)", stack.baseAddress(), stack.baseAddress() + stack.size());
-            long pcOffset = unwind.nextOlderPcFromFpOffset();
+            // The strict walk reads the saved fp first: when both link words are outside, its
+            // address is the one reported.
+            long fpOffset = unwind.nextOlderFpFromFpOffset();
 
             long misaligned = fp + unwind.fpAlignment() / 2;
             assertException(walkFrom(stack, pc, misaligned, entryFp), Reason.FP_MISALIGNED, 0, misaligned,
@@ -172,13 +174,13 @@ final class LiveWalkTest {
                             misaligned, misaligned, unwind.fpAlignment()));
             // Aligned and below the sentinel, but below the declared memory: the first read is refused.
             long below = fp - 4096;
-            assertException(walkFrom(stack, pc, below, entryFp), Reason.READ_OUT_OF_BOUNDS, 0, below + pcOffset,
+            assertException(walkFrom(stack, pc, below, entryFp), Reason.READ_OUT_OF_BOUNDS, 0, below + fpOffset,
                     String.format("READ_OUT_OF_BOUNDS at frame 0, address 0x%x: 8-byte read at 0x%x is outside"
-                            + " the stack memory %s", below + pcOffset, below + pcOffset, bounds));
+                            + " the stack memory %s", below + fpOffset, below + fpOffset, bounds));
             long far = 0x1000;
-            assertException(walkFrom(stack, pc, far, entryFp), Reason.READ_OUT_OF_BOUNDS, 0, far + pcOffset,
+            assertException(walkFrom(stack, pc, far, entryFp), Reason.READ_OUT_OF_BOUNDS, 0, far + fpOffset,
                     String.format("READ_OUT_OF_BOUNDS at frame 0, address 0x%x: 8-byte read at 0x%x is outside"
-                            + " the stack memory %s", far + pcOffset, far + pcOffset, bounds));
+                            + " the stack memory %s", far + fpOffset, far + fpOffset, bounds));
             long aboveEntry = entryFp + 16;
             assertException(walkFrom(stack, pc, aboveEntry, entryFp), Reason.FP_NOT_BELOW_SENTINEL, 0, aboveEntry,
                     String.format("FP_NOT_BELOW_SENTINEL at frame 0, address 0x%x: fp 0x%x is not below the"

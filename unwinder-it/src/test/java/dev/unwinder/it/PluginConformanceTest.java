@@ -201,7 +201,7 @@ final class PluginConformanceTest {
             UnwindException e = strictFailure(c, c.memoryUpTo(lowestLinkWord - s.baseAddress()), delivered);
             assertEquals(Reason.READ_OUT_OF_BOUNDS, e.reason());
             assertEquals(K, e.frameIndex());
-            assertEquals(s.returnAddressAddress(K), e.address(), "the return address is read first");
+            assertEquals(s.savedFpAddress(K), e.address(), "the saved fp is read first");
             assertFramesAreTheStacks(s, delivered, K);
         }
     }

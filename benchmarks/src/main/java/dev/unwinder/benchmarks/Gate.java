@@ -58,19 +58,21 @@ public final class Gate {
 
     /**
      * How far a ratio may rise above its reference ({@code gate-reference.tsv}: per cell, the
-     * highest ratio of the gate runs of the current code, since forks of the same code compile to a
-     * faster or a slower mode) before the gate fails. For N >= 1,024: above the largest spread of a
-     * ratio within one mode over those runs (0.13, lenient on s390x heap: 0.97 to 1.10), and more
-     * than the largest spread of most cells (0.08); s390x native {@code visitFrames} has two modes,
-     * 0.94 to 1.01 and 1.13 to 1.14, and the reference is the slower. For N = 16, where
-     * per-walk costs weigh and the modes lie further apart (x86_64 native {@code visitFrames}: 0.86
-     * to 1.06, or 1.43 to 1.51), about the largest gap between the slowest fork and the rest of its
-     * cell (lenient, s390x heap: 1.74 against at most 1.28), so that a fork slower again by that
-     * much fails the build.
+     * highest ratio of the gate runs of the current code) before the gate fails.
+     *
+     * <p>Forks of the same code compile to a faster or a slower mode, and a handful of runs of new
+     * code need not show a cell's slower one; so each tolerance covers the widest gap between two
+     * modes of one cell seen in the 24 gate runs of 2026-11-24 ({@code benchmarks/results/noise/}),
+     * and a fork in the slower mode passes even when the reference is the faster. For N >= 1,024,
+     * 0.25: frameIterator on x86_64 heap gave 0.77 and 1.01 with the same code, s390x native
+     * {@code visitFrames} 0.94 and 1.14, lenient on x86_64 native 0.88 and 1.10; within one mode
+     * cells spread by at most 0.13. For N = 16, where per-walk costs weigh, 0.65: x86_64 native
+     * {@code visitFrames} gave 0.86 and 1.51. A regression beyond that fails the build: 25% per
+     * frame at N >= 1,024, and at N = 16 a per-walk cost that grows by about two thirds of a walk.
      */
-    static final double TOLERANCE_LARGE_N = 0.15;
+    static final double TOLERANCE_LARGE_N = 0.25;
     /** The tolerance for N below 1,024; see {@link #TOLERANCE_LARGE_N}. */
-    static final double TOLERANCE_SMALL_N = 0.50;
+    static final double TOLERANCE_SMALL_N = 0.65;
 
     /** Limits for a cell that has no reference: the targets plus the tolerances. */
     static final List<Limit> FALLBACK_LIMITS = List.of(

@@ -1,9 +1,9 @@
 #!/bin/sh
-# Builds libbench-backtrace.so from bench_backtrace.c into the directory given: -O2 with frame
+# Builds libbench-native.so from bench_backtrace.c (the live comparison with glibc's backtrace())
+# and bench_floor.c (the C floor of the synthetic walks) into the directory given: -O2 with frame
 # pointers and strict warnings, like unwinder-examples' livestack library, but without its
 # per-architecture extras (leaf frame pointers, s390x backchain), since no walk starts inside it.
-# Without gcc it warns and builds nothing; the live benchmarks then fail in their setup and the
-# synthetic ones run as usual.
+# Without gcc it warns and builds nothing; the floor and live benchmarks then fail in their setup.
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -15,10 +15,10 @@ out_dir=$1
 cc=${CC:-gcc}
 
 if ! command -v "$cc" >/dev/null 2>&1; then
-  echo "[WARNING] $cc not found: libbench-backtrace.so is not built and the live benchmarks cannot run" >&2
+  echo "[WARNING] $cc not found: libbench-native.so is not built and the floor and live benchmarks cannot run" >&2
   exit 0
 fi
 
 mkdir -p "$out_dir"
 "$cc" -std=gnu11 -O2 -fPIC -shared -fvisibility=hidden -fno-omit-frame-pointer -Wall -Wextra -Werror \
-  -o "$out_dir/libbench-backtrace.so" "$source_dir/bench_backtrace.c"
+  -o "$out_dir/libbench-native.so" "$source_dir/bench_backtrace.c" "$source_dir/bench_floor.c"

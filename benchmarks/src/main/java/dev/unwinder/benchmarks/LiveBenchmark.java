@@ -9,18 +9,12 @@ import dev.unwinder.core.StackWalk;
 import dev.unwinder.core.Unwinders;
 import dev.unwinder.core.WalkEnd;
 import dev.unwinder.examples.LiveStack;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -60,8 +54,6 @@ import org.openjdk.jmh.infra.Blackhole;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class LiveBenchmark {
-    private static final String BENCH_LIBRARY = "libbench-backtrace.so";
-
     /** The number of recursion levels; the walk covers {@code depth + 1} frames. */
     @Param({"16", "1024"})
     public int depth;
@@ -93,7 +85,7 @@ public class LiveBenchmark {
         SymbolLookup liveSymbols = NativeSegments.library(live.library());
         descend = NativeSegments.downcall(linker, liveSymbols.findOrThrow("live_descend"),
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-        SymbolLookup bench = NativeSegments.library(extract());
+        SymbolLookup bench = NativeSegments.library(NativeSegments.benchLibrary());
         noop = bench.findOrThrow("bench_at_bottom_noop");
         backtrace = bench.findOrThrow("bench_at_bottom_backtrace");
         lastCount = NativeSegments.downcall(linker, bench.findOrThrow("bench_last_count"),
@@ -138,21 +130,6 @@ public class LiveBenchmark {
                 || lenient[0].end() != WalkEnd.ENTRY_FP_REACHED) {
             throw new IllegalStateException("unwinder walked " + walked[0] + " frames strictly and " + lenient[0]
                     + " leniently (expected: " + (depth + 1) + ", ending at the entry fp)");
-        }
-    }
-
-    private static Path extract() throws IOException {
-        try (InputStream in = LiveBenchmark.class.getResourceAsStream(BENCH_LIBRARY)) {
-            if (in == null) {
-                throw new IllegalStateException(BENCH_LIBRARY + " was not built: gcc was missing when the benchmarks"
-                        + " module was built");
-            }
-            Path copy = Files.createTempFile("libbench-backtrace", ".so");
-            copy.toFile().deleteOnExit();
-            Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
-            return copy;
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
         }
     }
 

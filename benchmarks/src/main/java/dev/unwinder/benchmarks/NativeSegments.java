@@ -5,8 +5,13 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 /**
  * The benchmarks' restricted {@code java.lang.foreign} calls, in one place; run with
@@ -30,7 +35,29 @@ final class NativeSegments {
 
     /** A downcall handle. */
     @SuppressWarnings("restricted")
-    static MethodHandle downcall(Linker linker, MemorySegment function, FunctionDescriptor descriptor) {
-        return linker.downcallHandle(function, descriptor);
+    static MethodHandle downcall(Linker linker, MemorySegment function, FunctionDescriptor descriptor,
+            Linker.Option... options) {
+        return linker.downcallHandle(function, descriptor, options);
+    }
+
+    private static final String BENCH_LIBRARY = "libbench-native.so";
+
+    /**
+     * Copies the benchmarks' C library ({@code src/main/c}, built with the module) out of the jar
+     * to a temporary file, deleted when the JVM exits, and returns its path.
+     */
+    static Path benchLibrary() {
+        try (InputStream in = NativeSegments.class.getResourceAsStream(BENCH_LIBRARY)) {
+            if (in == null) {
+                throw new IllegalStateException(BENCH_LIBRARY + " was not built: gcc was missing when the benchmarks"
+                        + " module was built");
+            }
+            Path copy = Files.createTempFile("libbench-native", ".so");
+            copy.toFile().deleteOnExit();
+            Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
+            return copy;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

@@ -33,13 +33,16 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * Walks a {@link SyntheticStack} of {@link #frames()} frames with each entry point of the walker,
- * and with the plain-Java {@link Baseline}, in the same run. Every method reports time per frame:
- * the concrete subclasses fix N and declare it as {@code @OperationsPerInvocation(N)}.
+ * with the plain-Java {@link Baseline} and with the C {@link Floor}, in the same run. Every
+ * invocation makes {@link #walks()} walks, so that JMH's cost per invocation weighs nothing even at
+ * N = 16, and every method reports time per frame: the concrete subclasses fix N and the walks
+ * and declare their product as {@code @OperationsPerInvocation}.
  *
- * <p>Each method hands every frame's pc and fp to the {@link Blackhole}, so all do the same
- * per-frame work beyond the walk itself. The strict walks run to the entry frame's fp (the
- * sentinel); the lenient walk is given that fp as its entry fp, so every method visits exactly N
- * frames, which {@link #setUp} checks before measuring.
+ * <p>Each Java method hands every frame's pc and fp to the {@link Blackhole}, the floor hands them
+ * to an empty asm statement, so all do the same per-frame work beyond the walk itself. The strict
+ * walks run to the entry frame's fp (the sentinel); the lenient walk is given that fp as its entry
+ * fp, so every method visits exactly N frames per walk, which {@link #setUp} checks before
+ * measuring.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -67,6 +70,8 @@ public abstract class WalkBenchmark {
     private MemorySegment nativeSegment;
     private boolean absolute;
     private Baseline baseline;
+    private Floor floor;
+    private int walks;
     private long pc;
     private long fp;
     private long sentinel;
@@ -84,6 +89,14 @@ public abstract class WalkBenchmark {
     protected abstract int frames();
 
     /**
+     * Returns how many walks one invocation makes; N times this must equal the subclass's
+     * {@code @OperationsPerInvocation}.
+     *
+     * @return the walks per invocation
+     */
+    protected abstract int walks();
+
+    /**
      * Builds the stack and checks that every method walks exactly N frames to the same result.
      *
      * @param bh the blackhole the visitor hands frames to
@@ -92,15 +105,18 @@ public abstract class WalkBenchmark {
     public void setUp(Blackhole bh) {
         unwind = Unwinders.forArch(arch);
         int n = frames();
+        walks = walks();
+        arena = Arena.ofShared();
         SyntheticStack stack;
+        MemorySegment floorBytes;
         switch (memory) {
             case "heap" -> {
                 stack = SyntheticStack.generate(unwind, n);
                 heapBytes = stack.bytes();
                 stackMemory = StackMemory.ofBytes(heapBytes, stack.baseAddress(), unwind.byteOrder());
+                floorBytes = MemorySegment.ofArray(heapBytes);
             }
             case "native" -> {
-                arena = Arena.ofShared();
                 SyntheticStack.Native inNative = SyntheticStack.inNativeMemory(unwind, n, SyntheticStack.SIZE_SEED, arena);
                 stack = inNative.stack();
                 stackMemory = inNative.memory();
@@ -108,6 +124,7 @@ public abstract class WalkBenchmark {
                 // chaseAbsolute); a foreign-order stack is StackMemory.ofSegment over the arena's segment.
                 absolute = unwind.byteOrder().equals(ByteOrder.nativeOrder());
                 nativeSegment = inNative.segment();
+                floorBytes = nativeSegment;
             }
             default -> throw new IllegalArgumentException("memory: " + memory + " (expected: heap or native)");
         }
@@ -116,6 +133,7 @@ public abstract class WalkBenchmark {
         sentinel = stack.sentinelFp();
         long strip = unwind instanceof AArch64Unwind a ? (1L << a.virtualAddressBits()) - 1 : 0;
         baseline = new Baseline(unwind, stack.baseAddress(), stackMemory.size(), strip);
+        floor = new Floor(unwind, strip, floorBytes, stack.baseAddress(), arena);
         visitor = frame -> {
             bh.consume(frame.pc());
             bh.consume(frame.fp());
@@ -151,10 +169,16 @@ public abstract class WalkBenchmark {
         }
         check("frameIterator", n, expected, sum);
         Blackhole quiet = new Blackhole("Today's password is swordfish. I understand instantiating Blackholes directly is dangerous.");
-        int chased = baseline(quiet);
+        long chased = baseline(quiet);
         quiet.evaporate("Yes, I am Stephen Hawking, and know a thing or two about black holes.");
-        if (chased != n) {
-            throw new IllegalStateException("baseline walked " + chased + " frames (expected: " + n + ")");
+        if (chased != (long) n * walks) {
+            throw new IllegalStateException("baseline walked " + chased + " frames (expected: " + n + " x " + walks
+                    + ")");
+        }
+        long floored = floor();
+        if (floored != (long) n * walks) {
+            throw new IllegalStateException("the floor walked " + floored + " frames (expected: " + n + " x " + walks
+                    + ")");
         }
     }
 
@@ -175,53 +199,74 @@ public abstract class WalkBenchmark {
     }
 
     /**
-     * The plain-Java pointer chase over the same bytes, with the same checks.
+     * The plain-Java pointer chase over the same bytes, with the same checks, {@link #walks()} times.
      *
      * @param bh receives each frame's pc and fp
      * @return the number of frames
      */
     @Benchmark
-    public int baseline(Blackhole bh) {
-        if (heapBytes != null) {
-            return baseline.chase(heapBytes, pc, fp, sentinel, bh);
+    public long baseline(Blackhole bh) {
+        long frames = 0;
+        for (int w = 0; w < walks; w++) {
+            if (heapBytes != null) {
+                frames += baseline.chase(heapBytes, pc, fp, sentinel, bh);
+            } else if (absolute) {
+                frames += baseline.chaseAbsolute(pc, fp, sentinel, bh);
+            } else {
+                frames += baseline.chase(nativeSegment, pc, fp, sentinel, bh);
+            }
         }
-        return absolute
-                ? baseline.chaseAbsolute(pc, fp, sentinel, bh)
-                : baseline.chase(nativeSegment, pc, fp, sentinel, bh);
+        return frames;
     }
 
     /**
-     * The strict walk with a visitor.
+     * The C walk over the same bytes, {@link #walks()} times in one downcall.
      *
-     * @return the walk's result
+     * @return the number of frames
      */
     @Benchmark
-    public ControlFlow<Void> visitFrames() {
-        return StackWalk.visitFrames(unwind, stackMemory, pc, fp, sentinel, visitor);
+    public long floor() {
+        return floor.walk(pc, fp, sentinel, walks);
     }
 
     /**
-     * The lenient walk with a visitor, stopping at the entry frame's fp.
+     * The strict walk with a visitor, {@link #walks()} times.
      *
-     * @return the walk's result
+     * @param bh receives each walk's result
      */
     @Benchmark
-    public LenientWalk<Void> lenient() {
-        return StackWalk.visitFramesLenient(unwind, stackMemory, pc, fp, sentinel, Integer.MAX_VALUE, visitor);
+    public void visitFrames(Blackhole bh) {
+        for (int w = 0; w < walks; w++) {
+            bh.consume(StackWalk.visitFrames(unwind, stackMemory, pc, fp, sentinel, visitor));
+        }
     }
 
     /**
-     * The strict walk as an iterator of frame snapshots.
+     * The lenient walk with a visitor, stopping at the entry frame's fp, {@link #walks()} times.
+     *
+     * @param bh receives each walk's result
+     */
+    @Benchmark
+    public void lenient(Blackhole bh) {
+        for (int w = 0; w < walks; w++) {
+            bh.consume(StackWalk.visitFramesLenient(unwind, stackMemory, pc, fp, sentinel, Integer.MAX_VALUE, visitor));
+        }
+    }
+
+    /**
+     * The strict walk as an iterator of frame snapshots, {@link #walks()} times.
      *
      * @param bh receives each frame's pc and fp
      */
     @Benchmark
     public void frameIterator(Blackhole bh) {
-        Iterator<Frame> frames = StackWalk.frameIterator(unwind, stackMemory, pc, fp, sentinel);
-        while (frames.hasNext()) {
-            Frame frame = frames.next();
-            bh.consume(frame.pc());
-            bh.consume(frame.fp());
+        for (int w = 0; w < walks; w++) {
+            Iterator<Frame> frames = StackWalk.frameIterator(unwind, stackMemory, pc, fp, sentinel);
+            while (frames.hasNext()) {
+                Frame frame = frames.next();
+                bh.consume(frame.pc());
+                bh.consume(frame.fp());
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 /*
- * bench_backtrace: callbacks for live_descend (unwinder-examples' livestack.c) that stay in C,
+ * bench_backtrace: callbacks for live_descend (unwinder-livestack's livestack.c) that stay in C,
  * for the benchmark that compares glibc's backtrace() with unwinder's walk of the same live stack.
  *
  * backtrace() unwinds with DWARF call-frame information (libgcc's _Unwind_Backtrace). It cannot

@@ -4,7 +4,7 @@
  * that the cost of the downcall is spread thin.
  *
  * It makes the checks the seed's walk (Wasmtime's frame-pointer walker) makes and no others:
- * fp below the sentinel, fp aligned, the saved fp above fp. Like the seed it reads the link words
+ * fp below the entry fp, fp aligned, the saved fp above fp. Like the seed it reads the link words
  * without a bounds check, which the Java walks must make; the floor is what the hardware costs
  * when nothing else is asked of it. Each frame's pc and fp are handed to an empty asm statement,
  * the C counterpart of JMH's compiler blackhole: the values must exist in registers, nothing is
@@ -44,11 +44,11 @@ static inline __attribute__((always_inline)) uint64_t strip(uint64_t pc, uint64_
 }
 
 /*
- * Walks `walks` times from (pc, fp) to the sentinel; returns the frames walked in all, or, at the
+ * Walks `walks` times from (pc, fp) to the entry fp; returns the frames walked in all, or, at the
  * first failed check, -1 - the index of the frame that failed it.
  */
 static inline __attribute__((always_inline)) int64_t walk(const unsigned char *bytes, uint64_t base,
-        uint64_t pc0, uint64_t fp0, uint64_t sentinel, const struct floor_layout *layout, int64_t walks, int big) {
+        uint64_t pc0, uint64_t fp0, uint64_t entryFp, const struct floor_layout *layout, int64_t walks, int big) {
     const uintptr_t origin = (uintptr_t)bytes - base; /* origin + address is that address's byte */
     const int64_t fp_offset = layout->fp_offset;
     const int64_t pc_offset = layout->pc_offset;
@@ -59,8 +59,8 @@ static inline __attribute__((always_inline)) int64_t walk(const unsigned char *b
         uint64_t pc = pc0;
         uint64_t fp = fp0;
         int64_t frames = 0;
-        while (fp != sentinel) {
-            if (fp > sentinel || (fp & align_mask) != 0) {
+        while (fp != entryFp) {
+            if (fp > entryFp || (fp & align_mask) != 0) {
                 return -1 - frames;
             }
             uint64_t next_fp = load((const unsigned char *)(origin + fp + fp_offset), big);
@@ -80,12 +80,12 @@ static inline __attribute__((always_inline)) int64_t walk(const unsigned char *b
 
 /* The walk over little-endian words. */
 BENCH_API int64_t bench_floor_walk_le(const unsigned char *bytes, uint64_t base, uint64_t pc, uint64_t fp,
-        uint64_t sentinel, const struct floor_layout *layout, int64_t walks) {
-    return walk(bytes, base, pc, fp, sentinel, layout, walks, 0);
+        uint64_t entryFp, const struct floor_layout *layout, int64_t walks) {
+    return walk(bytes, base, pc, fp, entryFp, layout, walks, 0);
 }
 
 /* The walk over big-endian words. */
 BENCH_API int64_t bench_floor_walk_be(const unsigned char *bytes, uint64_t base, uint64_t pc, uint64_t fp,
-        uint64_t sentinel, const struct floor_layout *layout, int64_t walks) {
-    return walk(bytes, base, pc, fp, sentinel, layout, walks, 1);
+        uint64_t entryFp, const struct floor_layout *layout, int64_t walks) {
+    return walk(bytes, base, pc, fp, entryFp, layout, walks, 1);
 }

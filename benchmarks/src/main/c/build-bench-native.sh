@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds libbench-native.so from bench_backtrace.c (the live comparison with glibc's backtrace())
 # and bench_floor.c (the C floor of the synthetic walks) into the directory given: -O2 with frame
-# pointers and strict warnings, like unwinder-examples' livestack library, but without its
+# pointers and strict warnings, like unwinder-livestack's library, but without its
 # per-architecture extras (leaf frame pointers, s390x backchain), since no walk starts inside it.
 # Without gcc it warns and builds nothing; the floor and live benchmarks then fail in their setup.
 set -eu

@@ -4,9 +4,9 @@
  * {@link dev.unwinder.api.FrameVisitor}s and {@link dev.unwinder.api.UnwindException} a walk
  * works with. It has no dependencies beyond {@code java.base}.
  *
- * <p>{@link dev.unwinder.api.StackMemory#ofNative(long, long)} reads this process's memory
- * through {@code java.lang.foreign}; run with {@code --enable-native-access=dev.unwinder.api}
- * (or {@code ALL-UNNAMED} on the class path) to use it without the JDK's warning.
+ * <p>It makes no restricted {@code java.lang.foreign} call and needs no native access:
+ * {@link dev.unwinder.api.StackMemory#ofNative} reads native memory only through a segment that
+ * the caller made.
  */
 module dev.unwinder.api {
     exports dev.unwinder.api;

@@ -1,6 +1,6 @@
 /**
  * The unwinder walker: {@link dev.unwinder.core.StackWalk} follows frame-pointer chains, strictly
- * to a sentinel fp or leniently to wherever a native chain ends, and
+ * to an entry fp or leniently to wherever a native chain ends, and
  * {@link dev.unwinder.core.Unwinders} finds the architecture plugins through
  * {@link java.util.ServiceLoader}.
  */

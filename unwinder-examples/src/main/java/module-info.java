@@ -1,13 +1,14 @@
 /**
- * Runnable examples of embedding unwinder, and {@link dev.unwinder.examples.LiveStack}, a live
- * native stack of a chosen depth built by a small C library through {@code java.lang.foreign}.
+ * Runnable examples of embedding unwinder: a walk of a synthetic stack in the host's layout, and a
+ * walk of this process's own native frames, built by the live-stack harness. Not shipped.
  *
- * <p>{@code LiveStack} makes restricted {@code java.lang.foreign} calls: on the module path, run
- * with {@code --enable-native-access=dev.unwinder.examples,dev.unwinder.api}.
+ * <p>The live example's harness makes restricted {@code java.lang.foreign} calls: on the module
+ * path, run with {@code --enable-native-access=dev.unwinder.livestack}.
  */
 module dev.unwinder.examples {
-    requires transitive dev.unwinder.core;
+    requires dev.unwinder.core;
     requires dev.unwinder.testkit;
+    requires dev.unwinder.livestack;
 
     exports dev.unwinder.examples;
 }

@@ -12,10 +12,11 @@ import org.openjdk.jmh.infra.Blackhole;
  * The yardstick: the tightest plain-Java pointer chase over the same stack bytes that the
  * framework walks, with the strict walk's checks and none of its abstractions.
  *
- * <p>Per frame it checks, like {@code StackWalk.visitFrames}: fp below the sentinel (unsigned),
+ * <p>Per frame it checks, like {@code StackWalk.visitFrames}: fp below the entry fp (unsigned),
  * fp aligned, both link words inside the memory without wrapping around 2^64, and the saved fp
- * above fp (unsigned); on aarch64 it strips pointer-authentication bits from the return address
- * as the plugin does. The layout is read from the plugin once, outside the loop; the bounds of
+ * above fp (unsigned); it decodes the return address with the plugin's hook, as the walkers do
+ * (aarch64 strips pointer-authentication bits there). The offsets are read from the plugin once,
+ * outside the loop; the bounds of
  * both link words fold into one unsigned compare of fp against a precomputed range. A failed
  * check throws {@link IllegalStateException}; no stack used by the benchmarks fails one.
  */
@@ -30,20 +31,19 @@ final class Baseline {
     private final long pcOffset;
     private final long alignMask;
     private final boolean bigEndian;
-    /** aarch64: strip pointer-authentication bits above this mask; 0 for layouts that store plain return addresses. */
-    private final long stripMask;
+    private final Unwind unwind;
     /** The lowest fp whose link words are both inside the memory. */
     private final long fpLow;
     /** How far above {@link #fpLow} the highest such fp is, unsigned. */
     private final long fpSpan;
 
-    Baseline(Unwind unwind, long base, long size, long stripMask) {
+    Baseline(Unwind unwind, long base, long size) {
         this.base = base;
         this.fpOffset = unwind.nextOlderFpFromFpOffset();
         this.pcOffset = unwind.nextOlderPcFromFpOffset();
         this.alignMask = unwind.fpAlignment() - 1;
         this.bigEndian = unwind.byteOrder() == ByteOrder.BIG_ENDIAN;
-        this.stripMask = stripMask;
+        this.unwind = unwind;
         long[] range = fpRange(base, size, Math.min(fpOffset, pcOffset), Math.max(fpOffset, pcOffset) + 8);
         this.fpLow = range[0];
         this.fpSpan = range[1];
@@ -86,17 +86,14 @@ final class Baseline {
     }
 
     private long strip(long pc) {
-        if (stripMask == 0) {
-            return pc;
-        }
-        return (pc & (1L << 55)) == 0 ? pc & stripMask : pc | ~stripMask;
+        return unwind.decodeReturnAddress(pc);
     }
 
-    /** Walks a heap stack from (pc, fp) to the sentinel, handing each pc and fp to the blackhole; returns the frame count. */
-    int chase(byte[] bytes, long pc, long fp, long sentinel, Blackhole bh) {
+    /** Walks a heap stack from (pc, fp) to the entry fp, handing each pc and fp to the blackhole; returns the frame count. */
+    int chase(byte[] bytes, long pc, long fp, long entryFp, Blackhole bh) {
         int frames = 0;
-        while (fp != sentinel) {
-            if (Long.compareUnsigned(fp, sentinel) > 0 || (fp & alignMask) != 0 || !inRange(fp)) {
+        while (fp != entryFp) {
+            if (Long.compareUnsigned(fp, entryFp) > 0 || (fp & alignMask) != 0 || !inRange(fp)) {
                 throw bad(frames, fp);
             }
             int at = (int) (fp - base);
@@ -115,10 +112,10 @@ final class Baseline {
     }
 
     /** Walks a stack in a memory segment whose first byte is at {@code base}; as {@link #chase(byte[], long, long, long, Blackhole)}. */
-    int chase(MemorySegment segment, long pc, long fp, long sentinel, Blackhole bh) {
+    int chase(MemorySegment segment, long pc, long fp, long entryFp, Blackhole bh) {
         int frames = 0;
-        while (fp != sentinel) {
-            if (Long.compareUnsigned(fp, sentinel) > 0 || (fp & alignMask) != 0 || !inRange(fp)) {
+        while (fp != entryFp) {
+            if (Long.compareUnsigned(fp, entryFp) > 0 || (fp & alignMask) != 0 || !inRange(fp)) {
                 throw bad(frames, fp);
             }
             long at = fp - base;
@@ -144,10 +141,10 @@ final class Baseline {
      * absolute addresses through one constant segment over the address space: no segment base or
      * size to carry, only the range check of fp. As {@link #chase(byte[], long, long, long, Blackhole)}.
      */
-    int chaseAbsolute(long pc, long fp, long sentinel, Blackhole bh) {
+    int chaseAbsolute(long pc, long fp, long entryFp, Blackhole bh) {
         int frames = 0;
-        while (fp != sentinel) {
-            if (Long.compareUnsigned(fp, sentinel) > 0 || (fp & alignMask) != 0 || !inRange(fp)) {
+        while (fp != entryFp) {
+            if (Long.compareUnsigned(fp, entryFp) > 0 || (fp & alignMask) != 0 || !inRange(fp)) {
                 throw bad(frames, fp);
             }
             long nextPc = strip(bigEndian ? EVERYTHING.get(SEGMENT_BIG, fp + pcOffset) : EVERYTHING.get(SEGMENT_LITTLE, fp + pcOffset));

@@ -44,30 +44,50 @@ final class Floor {
      * Prepares walks over {@code bytes}, whose byte {@code i} is at address {@code base + i}.
      *
      * @param unwind the layout
-     * @param stripMask the bits a return address keeps (aarch64), or 0
      * @param bytes a heap or native segment over the stack
      * @param base the address of the stack's first byte
      * @param arena where the layout struct lives
      */
-    Floor(Unwind unwind, long stripMask, MemorySegment bytes, long base, Arena arena) {
+    Floor(Unwind unwind, MemorySegment bytes, long base, Arena arena) {
         this.handle = unwind.byteOrder() == ByteOrder.BIG_ENDIAN ? BIG : LITTLE;
         this.layout = arena.allocate(4 * Long.BYTES, Long.BYTES);
         layout.setAtIndex(ValueLayout.JAVA_LONG, 0, unwind.nextOlderFpFromFpOffset());
         layout.setAtIndex(ValueLayout.JAVA_LONG, 1, unwind.nextOlderPcFromFpOffset());
         layout.setAtIndex(ValueLayout.JAVA_LONG, 2, unwind.fpAlignment() - 1);
-        layout.setAtIndex(ValueLayout.JAVA_LONG, 3, stripMask);
+        layout.setAtIndex(ValueLayout.JAVA_LONG, 3, stripMask(unwind));
         this.bytes = bytes;
         this.base = base;
     }
 
     /**
-     * Walks {@code walks} times from (pc, fp) to the sentinel.
+     * Returns the mask of the low bits that the plugin's {@link Unwind#decodeReturnAddress} keeps of
+     * a user-space return address, as {@code bench_floor.c} strips them (aarch64: the
+     * virtual-address bits, the signature above them cleared), or 0 for a plugin that keeps the
+     * saved word as it is. Probed with a word whose bit 55 is clear and every bit below it set: a
+     * stripping decoder returns exactly its mask.
+     */
+    static long stripMask(Unwind unwind) {
+        long probe = 0x007f_ffff_ffff_ffffL;
+        long decoded = unwind.decodeReturnAddress(probe);
+        if (decoded == probe) {
+            return 0;
+        }
+        if ((decoded & (decoded + 1)) != 0) {
+            throw new IllegalStateException(String.format(
+                    "%s decodes 0x%x to 0x%x, not a mask of low bits: the C floor cannot decode its return addresses",
+                    unwind.name(), probe, decoded));
+        }
+        return decoded;
+    }
+
+    /**
+     * Walks {@code walks} times from (pc, fp) to the entry fp.
      *
      * @return the frames of all walks, or {@code -1 - index} of the first frame that failed a check
      */
-    long walk(long pc, long fp, long sentinel, long walks) {
+    long walk(long pc, long fp, long entryFp, long walks) {
         try {
-            return (long) handle.invokeExact(bytes, base, pc, fp, sentinel, layout, walks);
+            return (long) handle.invokeExact(bytes, base, pc, fp, entryFp, layout, walks);
         } catch (Throwable t) {
             throw new IllegalStateException("the floor's downcall failed", t);
         }

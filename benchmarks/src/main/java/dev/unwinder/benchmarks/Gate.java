@@ -11,6 +11,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -111,7 +112,9 @@ public final class Gate {
     /**
      * Runs the gate or the full suite.
      *
-     * @param args {@code gate} or {@code full}, optionally followed by {@code --results DIR}
+     * @param args {@code gate} or {@code full}, optionally followed by {@code --results DIR},
+     *     {@code --arch NAME[,NAME...]} (the full run's plugins; the gate's are fixed) and
+     *     {@code --repeats K}
      * @throws RunnerException if JMH fails
      * @throws IOException if the results cannot be written
      */
@@ -119,11 +122,13 @@ public final class Gate {
         String mode = args.length > 0 && !args[0].startsWith("--") ? args[0] : "gate";
         Path results = Path.of("benchmarks", "results");
         int repeats = REPEATS;
+        String[] arches = null;
         for (int i = 0; i < args.length - 1; i++) {
-            if (args[i].equals("--results")) {
-                results = Path.of(args[i + 1]);
-            } else if (args[i].equals("--repeats")) {
-                repeats = Integer.parseInt(args[i + 1]);
+            switch (args[i]) {
+                case "--results" -> results = Path.of(args[i + 1]);
+                case "--repeats" -> repeats = Integer.parseInt(args[i + 1]);
+                case "--arch" -> arches = args[i + 1].split(",");
+                default -> { }
             }
         }
         boolean gate = switch (mode) {
@@ -140,7 +145,10 @@ public final class Gate {
         if (gate) {
             gateRunLengths(options.param("arch", "x86_64", "s390x")).forks(1);
         } else {
-            // 210 benchmarks: 1 fork, 3 x 500 ms warm-up, 5 x 500 ms measurement keep the suite near 30 minutes.
+            if (arches != null) {
+                options.param("arch", arches);
+            }
+            // 210 benchmarks: 1 fork, 3 x 500 ms warm-up, 5 x 500 ms measurement keep the suite near 25 minutes.
             options.warmupIterations(3)
                     .warmupTime(TimeValue.milliseconds(500))
                     .measurementIterations(5)
@@ -159,8 +167,8 @@ public final class Gate {
             if (repeats > 0 && !verdicts.isEmpty()) {
                 out.println();
                 out.println("Measuring again, in " + repeats + " fresh forks of each method and of the baseline:");
-                remeasure(verdicts, repeats, results, mode + "-" + stamp);
             }
+            remeasure(verdicts, repeats, results, mode + "-" + stamp);
             for (Verdict verdict : verdicts) {
                 out.println(verdict.describe());
                 if (verdict.failed()) {
@@ -205,43 +213,85 @@ public final class Gate {
      * A gate cell whose first ratio was over its limit, and the ratios of its repeats: the i-th
      * fresh fork of the method against the i-th fresh fork of the baseline.
      */
-    record Verdict(String method, String arch, String memory, int frames, double limit, double first,
-            List<Double> repeats) {
+    static final class Verdict {
+        final String method;
+        final String arch;
+        final String memory;
+        final int frames;
+        final double limit;
+        final double first;
+        final List<Double> repeats = new ArrayList<>();
+        /** Not measured again: repeats were off, or another cell had already failed the gate. */
+        String skipped;
+
+        Verdict(String method, String arch, String memory, int frames, double limit, double first) {
+            this.method = method;
+            this.arch = arch;
+            this.memory = memory;
+            this.frames = frames;
+            this.limit = limit;
+            this.first = first;
+        }
+
         String cell() {
             return arch + " " + memory + " " + frames;
         }
 
+        /** Over the limit in every repeat; or, with repeats off, in the first fork. */
         boolean failed() {
+            if (skipped != null) {
+                return skipped.equals(NO_REPEATS);
+            }
             return repeats.stream().allMatch(r -> r > limit);
         }
 
         String describe() {
             StringBuilder text = new StringBuilder(String.format(Locale.ROOT,
-                    "%s %s N=%d %s: ratio %.2f (limit %.2f); repeats:", arch, memory, frames, method, first, limit));
+                    "%s %s N=%d %s: ratio %.2f (limit %.2f)", arch, memory, frames, method, first, limit));
+            if (skipped != null) {
+                return text.append("; ").append(skipped).toString();
+            }
+            text.append("; repeats:");
             repeats.forEach(r -> text.append(String.format(Locale.ROOT, " %.2f", r)));
             text.append(failed() ? ", all over the limit" : ", not all over the limit: passed");
             return text.toString();
         }
     }
 
+    private static final String NO_REPEATS = "not measured again (--repeats 0)";
+    private static final String ALREADY_FAILED = "not measured again: another cell has failed the gate";
+
     /**
      * Measures the flagged methods of each cell again with the baseline, in {@code forks} fresh
      * forks each: one JMH run per cell, so at most the gate's 8 cells however many methods are
-     * flagged.
+     * flagged. Cells go in order of how far their worst ratio is over its limit, and once a cell
+     * fails the gate the rest are not measured: a regression fails in a few minutes, not many.
      */
     private static void remeasure(List<Verdict> verdicts, int forks, Path results, String name) throws RunnerException {
+        if (forks == 0) {
+            verdicts.forEach(v -> v.skipped = NO_REPEATS);
+            return;
+        }
         Map<String, List<Verdict>> byCell = new TreeMap<>();
         verdicts.forEach(v -> byCell.computeIfAbsent(v.cell(), c -> new ArrayList<>()).add(v));
+        List<List<Verdict>> cells = new ArrayList<>(byCell.values());
+        cells.sort(Comparator.comparingDouble(
+                (List<Verdict> cell) -> cell.stream().mapToDouble(v -> v.first / v.limit).max().orElse(0)).reversed());
         int run = 0;
-        for (List<Verdict> cell : byCell.values()) {
+        boolean failed = false;
+        for (List<Verdict> cell : cells) {
+            if (failed) {
+                cell.forEach(v -> v.skipped = ALREADY_FAILED);
+                continue;
+            }
             Verdict first = cell.get(0);
             StringBuilder methods = new StringBuilder(JUDGED_AGAINST);
-            cell.forEach(v -> methods.append('|').append(v.method()));
+            cell.forEach(v -> methods.append('|').append(v.method));
             ChainedOptionsBuilder options = options(results.resolve(name + "-repeat" + (++run) + ".json"))
-                    .include(WalkBenchmark.class.getPackageName() + "\\.WalkN" + first.frames() + "\\.(" + methods
+                    .include(WalkBenchmark.class.getPackageName() + "\\.WalkN" + first.frames + "\\.(" + methods
                             + ")$")
-                    .param("arch", first.arch())
-                    .param("memory", first.memory());
+                    .param("arch", first.arch)
+                    .param("memory", first.memory);
             Map<String, List<Double>> perFork = new TreeMap<>();
             for (RunResult result : new Runner(gateRunLengths(options).forks(forks).build()).run()) {
                 String benchmark = result.getParams().getBenchmark();
@@ -250,13 +300,14 @@ public final class Gate {
             }
             List<Double> against = perFork.get(JUDGED_AGAINST);
             for (Verdict verdict : cell) {
-                List<Double> method = perFork.get(verdict.method());
+                List<Double> method = perFork.get(verdict.method);
                 if (against == null || method == null || against.size() != forks || method.size() != forks) {
                     throw new IllegalStateException("the repeat of " + verdict.describe() + " measured " + perFork);
                 }
                 for (int i = 0; i < forks; i++) {
-                    verdict.repeats().add(method.get(i) / against.get(i));
+                    verdict.repeats.add(method.get(i) / against.get(i));
                 }
+                failed |= verdict.failed();
             }
         }
     }
@@ -403,8 +454,7 @@ public final class Gate {
                         score.allocPerFrame()));
                 String where = row.arch() + " " + row.memory() + " N=" + row.frames() + " " + method;
                 if (over && gate) {
-                    verdicts.add(new Verdict(method, row.arch(), row.memory(), row.frames(), limit, judged,
-                            new ArrayList<>()));
+                    verdicts.add(new Verdict(method, row.arch(), row.memory(), row.frames(), limit, judged));
                 } else if (over) {
                     failures.add(String.format(Locale.ROOT, "%s: ratio to the %s %.2f (target %.2f)", where, against,
                             judged, limit));
@@ -493,12 +543,16 @@ public final class Gate {
             json.append(v == 0 ? "\n" : ",\n").append(String.format(Locale.ROOT,
                     "    {\"method\": \"%s\", \"arch\": \"%s\", \"memory\": \"%s\", \"frames\": %d, \"limit\": %s,"
                             + " \"first\": %s, \"repeats\": [",
-                    verdict.method(), verdict.arch(), verdict.memory(), verdict.frames(), num(verdict.limit()),
-                    num(verdict.first())));
-            for (int i = 0; i < verdict.repeats().size(); i++) {
-                json.append(i == 0 ? "" : ", ").append(num(verdict.repeats().get(i)));
+                    verdict.method, verdict.arch, verdict.memory, verdict.frames, num(verdict.limit),
+                    num(verdict.first)));
+            for (int i = 0; i < verdict.repeats.size(); i++) {
+                json.append(i == 0 ? "" : ", ").append(num(verdict.repeats.get(i)));
             }
-            json.append("], \"failed\": ").append(verdict.failed()).append('}');
+            json.append("], \"failed\": ").append(verdict.failed());
+            if (verdict.skipped != null) {
+                json.append(", \"skipped\": \"").append(verdict.skipped).append('"');
+            }
+            json.append('}');
         }
         json.append("\n  ],\n  \"failures\": [");
         for (int f = 0; f < failures.size(); f++) {

@@ -8,7 +8,7 @@ import dev.unwinder.core.LenientWalk;
 import dev.unwinder.core.StackWalk;
 import dev.unwinder.core.Unwinders;
 import dev.unwinder.core.WalkEnd;
-import dev.unwinder.examples.LiveStack;
+import dev.unwinder.livestack.LiveStack;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;

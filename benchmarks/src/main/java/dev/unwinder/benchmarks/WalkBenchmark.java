@@ -5,7 +5,6 @@ import dev.unwinder.api.Frame;
 import dev.unwinder.api.FrameVisitor;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
-import dev.unwinder.arch.aarch64.AArch64Unwind;
 import dev.unwinder.core.LenientWalk;
 import dev.unwinder.core.StackWalk;
 import dev.unwinder.core.Unwinders;
@@ -40,7 +39,7 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <p>Each Java method hands every frame's pc and fp to the {@link Blackhole}, the floor hands them
  * to an empty asm statement, so all do the same per-frame work beyond the walk itself. The strict
- * walks run to the entry frame's fp (the sentinel); the lenient walk is given that fp as its entry
+ * walks run to the entry frame's fp (the entry fp); the lenient walk is given that fp as its entry
  * fp, so every method visits exactly N frames per walk, which {@link #setUp} checks before
  * measuring.
  */
@@ -74,7 +73,7 @@ public abstract class WalkBenchmark {
     private int walks;
     private long pc;
     private long fp;
-    private long sentinel;
+    private long entryFp;
     private FrameVisitor<Void> visitor;
 
     /** Creates the benchmark; JMH calls this. */
@@ -120,8 +119,9 @@ public abstract class WalkBenchmark {
                 SyntheticStack.Native inNative = SyntheticStack.inNativeMemory(unwind, n, SyntheticStack.SIZE_SEED, arena);
                 stack = inNative.stack();
                 stackMemory = inNative.memory();
-                // StackMemory.ofNative reads live memory at its own addresses (the baseline's
-                // chaseAbsolute); a foreign-order stack is StackMemory.ofSegment over the arena's segment.
+                // StackMemory.ofNative over the arena's segment, which the baseline reads at absolute
+                // addresses (chaseAbsolute), its tightest native loop; a foreign-order stack is
+                // StackMemory.ofSegment over the same segment.
                 absolute = unwind.byteOrder().equals(ByteOrder.nativeOrder());
                 nativeSegment = inNative.segment();
                 floorBytes = nativeSegment;
@@ -130,10 +130,9 @@ public abstract class WalkBenchmark {
         }
         pc = stack.pc(0);
         fp = stack.fp(0);
-        sentinel = stack.sentinelFp();
-        long strip = unwind instanceof AArch64Unwind a ? (1L << a.virtualAddressBits()) - 1 : 0;
-        baseline = new Baseline(unwind, stack.baseAddress(), stackMemory.size(), strip);
-        floor = new Floor(unwind, strip, floorBytes, stack.baseAddress(), arena);
+        entryFp = stack.entryFp();
+        baseline = new Baseline(unwind, stack.baseAddress(), stackMemory.size());
+        floor = new Floor(unwind, floorBytes, stack.baseAddress(), arena);
         visitor = frame -> {
             bh.consume(frame.pc());
             bh.consume(frame.fp());
@@ -153,18 +152,18 @@ public abstract class WalkBenchmark {
         for (int i = 0; i < n; i++) {
             expected += stack.pc(i) * 31 + stack.fp(i);
         }
-        StackWalk.visitFrames(unwind, stackMemory, pc, fp, sentinel, summing);
+        StackWalk.visitFrames(unwind, stackMemory, pc, fp, entryFp, summing);
         check("visitFrames", n, expected, sum);
         sum[0] = 0;
         sum[1] = 0;
-        LenientWalk<Void> lenient = StackWalk.visitFramesLenient(unwind, stackMemory, pc, fp, sentinel, Integer.MAX_VALUE, summing);
+        LenientWalk<Void> lenient = StackWalk.visitFramesLenient(unwind, stackMemory, pc, fp, entryFp, Integer.MAX_VALUE, summing);
         check("visitFramesLenient", n, expected, sum);
         if (lenient.end() != WalkEnd.ENTRY_FP_REACHED || lenient.frameCount() != n) {
             throw new IllegalStateException("visitFramesLenient ended " + lenient);
         }
         sum[0] = 0;
         sum[1] = 0;
-        for (Iterator<Frame> it = StackWalk.frameIterator(unwind, stackMemory, pc, fp, sentinel); it.hasNext(); ) {
+        for (Iterator<Frame> it = StackWalk.frameIterator(unwind, stackMemory, pc, fp, entryFp); it.hasNext(); ) {
             summing.visit(it.next());
         }
         check("frameIterator", n, expected, sum);
@@ -209,11 +208,11 @@ public abstract class WalkBenchmark {
         long frames = 0;
         for (int w = 0; w < walks; w++) {
             if (heapBytes != null) {
-                frames += baseline.chase(heapBytes, pc, fp, sentinel, bh);
+                frames += baseline.chase(heapBytes, pc, fp, entryFp, bh);
             } else if (absolute) {
-                frames += baseline.chaseAbsolute(pc, fp, sentinel, bh);
+                frames += baseline.chaseAbsolute(pc, fp, entryFp, bh);
             } else {
-                frames += baseline.chase(nativeSegment, pc, fp, sentinel, bh);
+                frames += baseline.chase(nativeSegment, pc, fp, entryFp, bh);
             }
         }
         return frames;
@@ -226,7 +225,7 @@ public abstract class WalkBenchmark {
      */
     @Benchmark
     public long floor() {
-        return floor.walk(pc, fp, sentinel, walks);
+        return floor.walk(pc, fp, entryFp, walks);
     }
 
     /**
@@ -237,7 +236,7 @@ public abstract class WalkBenchmark {
     @Benchmark
     public void visitFrames(Blackhole bh) {
         for (int w = 0; w < walks; w++) {
-            bh.consume(StackWalk.visitFrames(unwind, stackMemory, pc, fp, sentinel, visitor));
+            bh.consume(StackWalk.visitFrames(unwind, stackMemory, pc, fp, entryFp, visitor));
         }
     }
 
@@ -249,7 +248,7 @@ public abstract class WalkBenchmark {
     @Benchmark
     public void lenient(Blackhole bh) {
         for (int w = 0; w < walks; w++) {
-            bh.consume(StackWalk.visitFramesLenient(unwind, stackMemory, pc, fp, sentinel, Integer.MAX_VALUE, visitor));
+            bh.consume(StackWalk.visitFramesLenient(unwind, stackMemory, pc, fp, entryFp, Integer.MAX_VALUE, visitor));
         }
     }
 
@@ -261,7 +260,7 @@ public abstract class WalkBenchmark {
     @Benchmark
     public void frameIterator(Blackhole bh) {
         for (int w = 0; w < walks; w++) {
-            Iterator<Frame> frames = StackWalk.frameIterator(unwind, stackMemory, pc, fp, sentinel);
+            Iterator<Frame> frames = StackWalk.frameIterator(unwind, stackMemory, pc, fp, entryFp);
             while (frames.hasNext()) {
                 Frame frame = frames.next();
                 bh.consume(frame.pc());

@@ -53,7 +53,7 @@ public interface Frame {
      *
      * @param offset the byte offset from fp, which may be negative
      * @return the word, in the walk's byte order
-     * @throws UnwindException with {@link UnwindException.Reason#READ_OUT_OF_BOUNDS} and this
+     * @throws UnwindException with {@link UnwindException.Reason#OUTSIDE_MEMORY} and this
      *     frame's index if the word is not wholly inside the walk's memory
      */
     long readSlotFromFp(long offset);

@@ -5,31 +5,30 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Live memory of this process, {@link StackMemory#ofNative}, read at its absolute addresses
- * through one segment over the whole address space below 2^63, after this memory's own bounds
- * check. A walk's loop then keeps two values for its reads (the base and the last word's offset)
- * instead of three (the base, and the address and size of a segment over the range), which leaves
- * C2 room to keep the fp chain in general registers.
+ * Native memory, {@link StackMemory#ofNative}, read through the caller's segment in the native
+ * byte order after this memory's own bounds check, which the segment's then repeats. The own
+ * check comes first so that a read outside the memory is an {@link UnwindException} without an
+ * exception to catch and convert, and so that C2 can see the segment's check is implied by it.
  */
 final class NativeStackMemory implements StackMemory {
-    // A static final segment and layout: C2 folds both, and the segment's own bounds check becomes
-    // a compare with a constant.
-    private static final MemorySegment EVERYTHING = NativeAccess.segment(0, Long.MAX_VALUE);
+    // A static final layout: C2 folds a read through it into one load.
     private static final ValueLayout.OfLong NATIVE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.nativeOrder());
 
+    private final MemorySegment segment;
     private final long base;
     private final long size;
     /** The offset from base of the last word, size - 8; at least 0. */
     private final long lastWord;
 
-    /** Returns whether memory of {@code size} bytes from {@code base} can be read this way. */
-    static boolean fits(long base, long size) {
-        return size >= 8 && base >= 0 && size <= Long.MAX_VALUE - base;
+    /** Returns whether a segment can be read this way: it holds at least one word. */
+    static boolean fits(MemorySegment segment) {
+        return segment.byteSize() >= 8;
     }
 
-    NativeStackMemory(long base, long size) {
-        this.base = base;
-        this.size = size;
+    NativeStackMemory(MemorySegment segment) {
+        this.segment = segment;
+        this.base = segment.address();
+        this.size = segment.byteSize();
         this.lastWord = size - 8;
     }
 
@@ -50,10 +49,11 @@ final class NativeStackMemory implements StackMemory {
 
     @Override
     public long readLong(long address) {
-        if (Long.compareUnsigned(address - base, lastWord) > 0) {
+        long offset = address - base;
+        if (Long.compareUnsigned(offset, lastWord) > 0) {
             throw SegmentStackMemory.outOfBounds(address, base, size);
         }
-        return EVERYTHING.get(NATIVE, address);
+        return segment.get(NATIVE, offset);
     }
 
     @Override

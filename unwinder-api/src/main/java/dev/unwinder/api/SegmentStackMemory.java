@@ -56,7 +56,7 @@ final class SegmentStackMemory implements StackMemory {
     }
 
     static UnwindException outOfBounds(long address, long base, long size) {
-        return new UnwindException(UnwindException.Reason.READ_OUT_OF_BOUNDS, UnwindException.NO_FRAME, address,
+        return new UnwindException(UnwindException.Reason.OUTSIDE_MEMORY, UnwindException.NO_FRAME, address,
                 String.format("8-byte read at 0x%x is outside the stack memory [0x%x, 0x%x)", address, base, base + size));
     }
 

@@ -10,10 +10,11 @@ import java.nio.ByteOrder;
  * words are read in one byte order.
  *
  * <p>Every read is checked against the range. A read that is not wholly inside it touches no
- * other memory: it throws {@link UnwindException} with {@link UnwindException.Reason#READ_OUT_OF_BOUNDS}.
+ * other memory: it throws {@link UnwindException} with {@link UnwindException.Reason#OUTSIDE_MEMORY}.
  * Addresses are unsigned: a range above 2^63, or one that straddles it, behaves like any other.
  * Implementations are immutable and safe to share between threads; what they read is as current
- * as the bytes underneath.
+ * as the bytes underneath. Memory over a segment whose arena has been closed throws
+ * {@link IllegalStateException} from every read, as the segment does.
  *
  * {@snippet :
  * byte[] captured = ...;                       // stack bytes, lowest address first
@@ -41,34 +42,94 @@ public sealed interface StackMemory permits ByteArrayStackMemory, SegmentStackMe
     }
 
     /**
-     * Returns memory over the live memory of this process in {@code [lowAddress, highAddress)},
-     * read through {@code java.lang.foreign} in the native byte order.
+     * Returns memory over native memory that the caller has made into a segment, such as the part
+     * of a thread's own stack between its innermost fp and an entry frame: byte {@code i} of the
+     * segment is at address {@code segment.address() + i}, and words are read in the native byte
+     * order.
      *
-     * <p>The range must be mapped and readable for as long as the memory is used, such as the part
-     * of a thread's own stack between its innermost fp and an entry frame: reads stay inside it,
-     * but what lies inside is the caller's promise. This method is restricted in the sense of
-     * {@code java.lang.foreign}: grant {@code --enable-native-access} to this module.
+     * <p>A segment over memory that this process did not allocate through an arena, such as a
+     * thread's stack, is made with {@link MemorySegment#reinterpret(long)}, which is restricted in
+     * the sense of {@code java.lang.foreign}: the caller's module needs native access, and with it
+     * makes the promise that the memory is mapped. This library makes no restricted call itself
+     * and reads only inside the segment it is given. {@link #ofLiveFrames} cuts the part a live
+     * walk needs out of a larger segment, such as one over the thread's whole stack.
      *
-     * @param lowAddress the first address
-     * @param highAddress the address just past the last one
+     * <p>The segment's lifetime holds: once its arena is closed, reads throw
+     * {@link IllegalStateException}, as the segment's own reads do, and never touch the freed
+     * memory. Segments of the global arena, and those made from {@link MemorySegment#NULL}, are
+     * never closed.
+     *
+     * {@snippet :
+     * MemorySegment stack = MemorySegment.ofAddress(low).reinterpret(high - low); // restricted: the caller's
+     * StackMemory memory = StackMemory.ofNative(stack);
+     * }
+     *
+     * @param segment a native segment over the memory
      * @return the memory
-     * @throws IllegalArgumentException if {@code lowAddress} is above {@code highAddress}, or the
-     *     range is larger than {@code Long.MAX_VALUE} bytes
+     * @throws IllegalArgumentException if the segment is a heap segment ({@link #ofBytes} and
+     *     {@link #ofSegment} read those)
      */
-    static StackMemory ofNative(long lowAddress, long highAddress) {
-        if (Long.compareUnsigned(lowAddress, highAddress) > 0) {
+    static StackMemory ofNative(MemorySegment segment) {
+        requireNonNull(segment, "segment");
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException(
+                    "segment: a heap segment (expected: a native segment; use ofBytes or ofSegment for heap memory)");
+        }
+        if (NativeStackMemory.fits(segment)) {
+            return new NativeStackMemory(segment);
+        }
+        return new SegmentStackMemory(segment, segment.address(), ByteOrder.nativeOrder());
+    }
+
+    /**
+     * Returns the memory that a strict walk reads from a live innermost frame up to an entry frame,
+     * and no more, cut out of a native segment that holds it, such as one over the thread's whole
+     * stack: {@code [innermostFp + low, entryFp + low)}, where {@code low} is the layout's lowest
+     * link offset if it is negative, and 0 otherwise. On x86_64 and aarch64 that is
+     * {@code [innermostFp, entryFp)}; on riscv64, whose links sit at {@code fp - 16} and
+     * {@code fp - 8}, {@code [innermostFp - 16, entryFp - 16)}: the window starts at the innermost
+     * frame's lowest link word and ends where the entry frame's begin, which a walk to the entry fp
+     * never reads.
+     *
+     * <p>The upper end assumes what every supported ABI guarantees: a frame's links lie below its
+     * caller's fp. A lenient walk over this memory without the entry fp ends at the entry frame
+     * with {@code OUTSIDE_MEMORY} rather than reading on.
+     *
+     * {@snippet :
+     * // in a callback from native code that recorded entryFp, while the frames are live
+     * StackMemory frames = StackMemory.ofLiveFrames(unwind, threadStack, fp, entryFp);
+     * StackWalk.visitFrames(unwind, frames, pc, fp, entryFp, visitor);
+     * }
+     *
+     * @param unwind the frame layout of the live frames
+     * @param stack a native segment that holds the window, at its own addresses
+     * @param innermostFp the innermost frame's fp
+     * @param entryFp the entry frame's fp
+     * @return the memory of the window, read through {@code stack}
+     * @throws IllegalArgumentException if {@code innermostFp} is 0 or not below {@code entryFp},
+     *     if {@code stack} is a heap segment, or if the window is not inside {@code stack}
+     */
+    static StackMemory ofLiveFrames(Unwind unwind, MemorySegment stack, long innermostFp, long entryFp) {
+        requireNonNull(unwind, "unwind");
+        requireNonNull(stack, "stack");
+        if (innermostFp == 0) {
+            throw new IllegalArgumentException("innermostFp: 0x0 (expected: not 0)");
+        }
+        if (Long.compareUnsigned(innermostFp, entryFp) >= 0) {
             throw new IllegalArgumentException(String.format(
-                    "highAddress: 0x%x (expected: at or above lowAddress 0x%x)", highAddress, lowAddress));
+                    "innermostFp: 0x%x (expected: below entryFp 0x%x)", innermostFp, entryFp));
         }
-        long size = highAddress - lowAddress;
-        if (size < 0) {
+        long low = Math.min(0, Math.min(unwind.nextOlderFpFromFpOffset(), unwind.nextOlderPcFromFpOffset()));
+        long first = innermostFp + low;
+        long end = entryFp + low;
+        long offset = first - stack.address();
+        if (Long.compareUnsigned(first, innermostFp) > 0 || Long.compareUnsigned(offset, stack.byteSize()) > 0
+                || Long.compareUnsigned(end - first, stack.byteSize() - offset) > 0) {
             throw new IllegalArgumentException(String.format(
-                    "highAddress - lowAddress: 0x%x (expected: at most 0x%x bytes)", size, Long.MAX_VALUE));
+                    "stack: [0x%x, 0x%x) (expected: to hold the frames' window [0x%x, 0x%x))", stack.address(),
+                    stack.address() + stack.byteSize(), first, end));
         }
-        if (NativeStackMemory.fits(lowAddress, size)) {
-            return new NativeStackMemory(lowAddress, size);
-        }
-        return new SegmentStackMemory(NativeAccess.segment(lowAddress, size), lowAddress, ByteOrder.nativeOrder());
+        return ofNative(stack.asSlice(offset, end - first));
     }
 
     /**
@@ -138,7 +199,7 @@ public sealed interface StackMemory permits ByteArrayStackMemory, SegmentStackMe
      *
      * @param address the address of the word's first byte, unsigned
      * @return the word, in this memory's byte order
-     * @throws UnwindException with {@link UnwindException.Reason#READ_OUT_OF_BOUNDS} if the word
+     * @throws UnwindException with {@link UnwindException.Reason#OUTSIDE_MEMORY} if the word
      *     is not wholly inside this memory
      */
     long readLong(long address);
@@ -150,13 +211,13 @@ public sealed interface StackMemory permits ByteArrayStackMemory, SegmentStackMe
      * @param address an unsigned address, such as a frame's fp
      * @param offset a signed byte offset from it
      * @return the word, in this memory's byte order
-     * @throws UnwindException with {@link UnwindException.Reason#READ_OUT_OF_BOUNDS} if the sum
+     * @throws UnwindException with {@link UnwindException.Reason#OUTSIDE_MEMORY} if the sum
      *     wraps or the word is not wholly inside this memory
      */
     default long readLong(long address, long offset) {
         long target = address + offset;
         if (offset >= 0 ? Long.compareUnsigned(target, address) < 0 : Long.compareUnsigned(target, address) > 0) {
-            throw new UnwindException(UnwindException.Reason.READ_OUT_OF_BOUNDS, UnwindException.NO_FRAME, address,
+            throw new UnwindException(UnwindException.Reason.OUTSIDE_MEMORY, UnwindException.NO_FRAME, address,
                     String.format("0x%x %+d wraps around the address space", address, offset));
         }
         return readLong(target);

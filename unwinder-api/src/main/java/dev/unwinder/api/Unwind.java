@@ -77,18 +77,20 @@ public interface Unwind {
     long nextOlderPcFromFpOffset();
 
     /**
-     * Reads the return address into the caller of the frame at {@code fp}: the word at
-     * {@code fp + nextOlderPcFromFpOffset()}, decoded where the layout needs it (aarch64 strips
-     * pointer-authentication bits).
+     * Decodes a saved return address, the word a walk read at
+     * {@code fp + nextOlderPcFromFpOffset()}, into the caller's pc. Plugins never read memory
+     * themselves: the walk reads every word, within the memory it was given, and hands this hook
+     * the word to decode. The default returns the word unchanged; aarch64 strips
+     * pointer-authentication bits.
      *
-     * @param memory the stack memory, in this layout's byte order
-     * @param fp the frame's fp
+     * <p>Called once per frame on the walk's hot path: keep it a few arithmetic instructions, with
+     * no allocation and no exception.
+     *
+     * @param savedWord the word saved in the return-address slot
      * @return the caller's pc, the address after the call instruction
-     * @throws UnwindException with {@link UnwindException.Reason#READ_OUT_OF_BOUNDS} if the slot is
-     *     not wholly inside {@code memory}
      */
-    default long nextOlderPcFromFp(StackMemory memory, long fp) {
-        return memory.readLong(fp, nextOlderPcFromFpOffset());
+    default long decodeReturnAddress(long savedWord) {
+        return savedWord;
     }
 
     /**

@@ -24,16 +24,16 @@ public final class UnwindException extends RuntimeException {
         ZERO_PC,
         /** The initial fp is zero. The address is 0. */
         ZERO_FP,
-        /** The sentinel (entry trampoline's) fp is zero. The address is 0. */
-        ZERO_SENTINEL,
+        /** The entry fp is zero. The address is 0. */
+        ZERO_ENTRY_FP,
         /** An fp lacks the layout's alignment. The address is that fp. */
         FP_MISALIGNED,
-        /** An fp is not below the sentinel fp, so the chain skipped past its end. The address is that fp. */
-        FP_NOT_BELOW_SENTINEL,
+        /** An fp is not below the entry fp, so the chain skipped past its end. The address is that fp. */
+        FP_NOT_BELOW_ENTRY_FP,
         /** A saved fp is not above the fp it was saved in: a cycle or a descending link. The address is the saved fp. */
-        CHAIN_NOT_GROWING,
+        FP_NOT_GROWING,
         /** A word to read is not wholly inside the stack memory. The address is the word's first byte. */
-        READ_OUT_OF_BOUNDS
+        OUTSIDE_MEMORY
     }
 
     /** Frame index of an exception raised outside a walk, such as a direct memory read. */

@@ -6,5 +6,9 @@
  * {@link dev.unwinder.api.FrameVisitor}, which answers with a {@link dev.unwinder.api.ControlFlow}.
  * Bad stack contents end a strict walk with an {@link dev.unwinder.api.UnwindException}.
  * Addresses are unsigned 64-bit values held in {@code long}s throughout.
+ *
+ * <p>Unless otherwise specified, passing a {@code null} argument to a constructor or method of any
+ * class or interface in this package will cause a {@link java.lang.NullPointerException} to be
+ * thrown.
  */
 package dev.unwinder.api;

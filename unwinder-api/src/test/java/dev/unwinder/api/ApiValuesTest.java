@@ -48,16 +48,16 @@ final class ApiValuesTest {
 
     @Test
     void addressesAboveTwoToThe63AreUnsignedHex() {
-        UnwindException e = new UnwindException(UnwindException.Reason.CHAIN_NOT_GROWING, 0, 0xffff_8000_0000_0010L, "x");
-        assertEquals("CHAIN_NOT_GROWING at frame 0, address 0xffff800000000010: x", e.getMessage());
+        UnwindException e = new UnwindException(UnwindException.Reason.FP_NOT_GROWING, 0, 0xffff_8000_0000_0010L, "x");
+        assertEquals("FP_NOT_GROWING at frame 0, address 0xffff800000000010: x", e.getMessage());
     }
 
     @Test
     void placingAtAFrameKeepsEverythingButTheIndex() {
-        UnwindException outside = new UnwindException(UnwindException.Reason.READ_OUT_OF_BOUNDS, UnwindException.NO_FRAME,
+        UnwindException outside = new UnwindException(UnwindException.Reason.OUTSIDE_MEMORY, UnwindException.NO_FRAME,
                 0x40, "8-byte read at 0x40 is outside the stack memory [0x0, 0x40)");
         UnwindException placed = outside.atFrame(5);
-        assertEquals("READ_OUT_OF_BOUNDS at frame 5, address 0x40: 8-byte read at 0x40 is outside the stack memory [0x0, 0x40)",
+        assertEquals("OUTSIDE_MEMORY at frame 5, address 0x40: 8-byte read at 0x40 is outside the stack memory [0x0, 0x40)",
                 placed.getMessage());
         assertSame(outside, placed.getCause());
         assertSame(placed, placed.atFrame(5));

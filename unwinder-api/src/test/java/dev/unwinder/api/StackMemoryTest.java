@@ -65,11 +65,11 @@ final class StackMemoryTest {
                 for (long address : new long[] {base - 1, base - 8, base + 25, base + 32, 0, -1,
                         base + 0x8000_0000_0000_0000L, base + (1L << 32), base - (1L << 32), base + (1L << 31)}) {
                     UnwindException e = assertThrows(UnwindException.class, () -> memory.readLong(address));
-                    assertEquals(UnwindException.Reason.READ_OUT_OF_BOUNDS, e.reason());
+                    assertEquals(UnwindException.Reason.OUTSIDE_MEMORY, e.reason());
                     assertEquals(UnwindException.NO_FRAME, e.frameIndex());
                     assertEquals(address, e.address());
                     assertEquals(String.format(
-                                    "READ_OUT_OF_BOUNDS, address 0x%x: 8-byte read at 0x%x is outside the stack memory"
+                                    "OUTSIDE_MEMORY, address 0x%x: 8-byte read at 0x%x is outside the stack memory"
                                             + " [0xffff800000001000, 0xffff800000001020)", address, address),
                             e.getMessage());
                 }
@@ -93,11 +93,20 @@ final class StackMemoryTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> StackMemory.ofBytes(new byte[32], -16L, ByteOrder.LITTLE_ENDIAN));
         assertEquals("baseAddress: 0xfffffffffffffff0 (expected: 32 bytes to fit below 2^64)", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> StackMemory.ofNative(0x2000, 0x1000));
-        assertEquals("highAddress: 0x1000 (expected: at or above lowAddress 0x2000)", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> StackMemory.ofNative(0, -1L));
-        assertEquals("highAddress - lowAddress: 0xffffffffffffffff (expected: at most 0x7fffffffffffffff bytes)",
+    }
+
+    @Test
+    void nativeMemoryIsMadeOfNativeSegmentsOnly() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StackMemory.ofNative(MemorySegment.ofArray(new byte[32])));
+        assertEquals("segment: a heap segment (expected: a native segment; use ofBytes or ofSegment for heap memory)",
                 e.getMessage());
+    }
+
+    /** A segment over memory this test did not allocate: the restricted call is the caller's, as the API intends. */
+    @SuppressWarnings("restricted")
+    private static MemorySegment unmapped(long address, long size) {
+        return MemorySegment.ofAddress(address).reinterpret(size);
     }
 
     @Test
@@ -115,12 +124,12 @@ final class StackMemoryTest {
         // Memory at the bottom of the address space: fp + offset wrapping past 2^64 would land inside it.
         StackMemory memory = StackMemory.ofBytes(new byte[64], 0, ByteOrder.LITTLE_ENDIAN);
         UnwindException e = assertThrows(UnwindException.class, () -> memory.readLong(-8L, 16));
-        assertEquals(UnwindException.Reason.READ_OUT_OF_BOUNDS, e.reason());
-        assertEquals("READ_OUT_OF_BOUNDS, address 0xfffffffffffffff8: 0xfffffffffffffff8 +16 wraps around the address space",
+        assertEquals(UnwindException.Reason.OUTSIDE_MEMORY, e.reason());
+        assertEquals("OUTSIDE_MEMORY, address 0xfffffffffffffff8: 0xfffffffffffffff8 +16 wraps around the address space",
                 e.getMessage());
         StackMemory top = StackMemory.ofBytes(new byte[64], -64L, ByteOrder.LITTLE_ENDIAN);
         e = assertThrows(UnwindException.class, () -> top.readLong(8, -16));
-        assertEquals("READ_OUT_OF_BOUNDS, address 0x8: 0x8 -16 wraps around the address space", e.getMessage());
+        assertEquals("OUTSIDE_MEMORY, address 0x8: 0x8 -16 wraps around the address space", e.getMessage());
         assertEquals(0, memory.readLong(32, -16));
         assertEquals(0, top.readLong(-32L, 16));
     }
@@ -143,7 +152,7 @@ final class StackMemoryTest {
             MemorySegment segment = arena.allocate(64, 16);
             segment.set(ValueLayout.JAVA_LONG, 8, 0x0123_4567_89ab_cdefL);
             long low = segment.address();
-            StackMemory memory = StackMemory.ofNative(low, low + 64);
+            StackMemory memory = StackMemory.ofNative(segment);
             assertEquals(ByteOrder.nativeOrder(), memory.byteOrder());
             assertEquals(0x0123_4567_89ab_cdefL, memory.readLong(low + 8));
             segment.set(ValueLayout.JAVA_LONG, 8, 42);
@@ -155,20 +164,20 @@ final class StackMemoryTest {
 
     @Test
     void nativeMemoryRejectsReadsOutsideItsRangeBeforeTouchingThem() {
-        // Unmapped ranges, below and above 2^63: a read that reached memory would crash the JVM, so
+        // Unmapped ranges, low and just below 2^63: a read that reached memory would crash the JVM, so
         // each of these must fail on the range check alone, with the same message as other memory.
-        for (long low : new long[] {0x1000, 0x7fff_ffff_ffff_ff00L, 0xffff_8000_0000_1000L}) {
-            StackMemory memory = StackMemory.ofNative(low, low + 32);
+        for (long low : new long[] {0x1000, 0x7fff_ffff_ffff_ff00L}) {
+            StackMemory memory = StackMemory.ofNative(unmapped(low, 32));
             assertEquals(String.format("StackMemory[native, 0x%x..0x%x, %s]", low, low + 32, ByteOrder.nativeOrder()),
                     memory.toString());
             for (long address : new long[] {low - 8, low - 1, low + 25, low + 32, 0, -8, low + (1L << 32)}) {
                 UnwindException e = assertThrows(UnwindException.class, () -> memory.readLong(address));
-                assertEquals(String.format("READ_OUT_OF_BOUNDS, address 0x%x: 8-byte read at 0x%x is outside the stack"
+                assertEquals(String.format("OUTSIDE_MEMORY, address 0x%x: 8-byte read at 0x%x is outside the stack"
                         + " memory [0x%x, 0x%x)", address, address, low, low + 32), e.getMessage());
             }
         }
         for (int size = 0; size < 8; size++) {
-            StackMemory tooSmall = StackMemory.ofNative(0x1000, 0x1000 + size);
+            StackMemory tooSmall = StackMemory.ofNative(unmapped(0x1000, size));
             assertThrows(UnwindException.class, () -> tooSmall.readLong(0x1000));
         }
     }
@@ -180,6 +189,19 @@ final class StackMemoryTest {
         StackMemory memory = StackMemory.ofSegment(segment, 0x1000, ByteOrder.LITTLE_ENDIAN);
         arena.close();
         assertThrows(IllegalStateException.class, () -> memory.readLong(0x1000));
+    }
+
+    @Test
+    void nativeMemoryOfAClosedArenaFailsCleanlyInsteadOfReadingFreedMemory() {
+        Arena arena = Arena.ofShared();
+        MemorySegment segment = arena.allocate(64, 16);
+        StackMemory memory = StackMemory.ofNative(segment);
+        long low = segment.address();
+        assertEquals(0, memory.readLong(low + 8));
+        arena.close();
+        assertThrows(IllegalStateException.class, () -> memory.readLong(low + 8));
+        // A read outside the memory is refused by the bounds check first, closed or not.
+        assertThrows(UnwindException.class, () -> memory.readLong(low + 64));
     }
 
     @Test

@@ -22,7 +22,7 @@ import java.util.OptionalInt;
  * @param frames the frames, innermost first
  * @param end how the walk ended, as a lower-case token such as {@code "fp-not-growing"}
  * @param endDetail the same in words, with the addresses involved
- * @param failed whether a strict walk stopped at a broken invariant instead of its sentinel
+ * @param failed whether a strict walk stopped at a broken invariant instead of its entry fp
  * @param note a last line for text output, or null
  */
 record Backtrace(OptionalInt tid, String arch, String header, List<FrameLine> frames, String end, String endDetail,
@@ -43,11 +43,11 @@ record Backtrace(OptionalInt tid, String arch, String header, List<FrameLine> fr
      */
     record FrameLine(int index, long pc, long fp, SymbolTable.Symbol symbol) {}
 
-    /** Walks leniently, as a native stack without a sentinel: every frame whose own pc and fp are good. */
+    /** Walks leniently, as a native stack without an entry fp: every frame whose own pc and fp are good. */
     static Backtrace lenient(OptionalInt tid, String header, Unwind unwind, StackMemory memory, long pc, long fp,
                              int maxFrames, Symbolizer symbolizer) {
         List<FrameLine> frames = new ArrayList<>();
-        LenientWalk<Void> walk = StackWalk.visitFramesLenient(unwind, memory, pc, fp, 0, maxFrames, frame -> {
+        LenientWalk<Void> walk = StackWalk.visitFramesLenient(unwind, memory, pc, fp, StackWalk.NO_ENTRY_FP, maxFrames, frame -> {
             frames.add(new FrameLine(frame.index(), frame.pc(), frame.fp(), symbolizer.symbolize(frame.index(), frame.pc())));
             return ControlFlow.continueWalk();
         });
@@ -55,12 +55,12 @@ record Backtrace(OptionalInt tid, String arch, String header, List<FrameLine> fr
         return new Backtrace(tid, unwind.name(), header, List.copyOf(frames), token(walk.end().name()), detail, false, null);
     }
 
-    /** Walks strictly, up to the sentinel fp {@code until}; a broken invariant ends the walk as a failure. */
-    static Backtrace strict(String header, Unwind unwind, StackMemory memory, long pc, long fp, long until,
+    /** Walks strictly, up to the entry fp {@code entryFp}; a broken invariant ends the walk as a failure. */
+    static Backtrace strict(String header, Unwind unwind, StackMemory memory, long pc, long fp, long entryFp,
                             Symbolizer symbolizer) {
         List<FrameLine> frames = new ArrayList<>();
         try {
-            StackWalk.visitFrames(unwind, memory, pc, fp, until, frame -> {
+            StackWalk.visitFrames(unwind, memory, pc, fp, entryFp, frame -> {
                 frames.add(new FrameLine(frame.index(), frame.pc(), frame.fp(), symbolizer.symbolize(frame.index(), frame.pc())));
                 return ControlFlow.continueWalk();
             });
@@ -68,8 +68,8 @@ record Backtrace(OptionalInt tid, String arch, String header, List<FrameLine> fr
             return new Backtrace(OptionalInt.empty(), unwind.name(), header, List.copyOf(frames), token(e.reason().name()),
                     e.getMessage(), true, null);
         }
-        return new Backtrace(OptionalInt.empty(), unwind.name(), header, List.copyOf(frames), "sentinel-reached",
-                String.format("reached the sentinel fp 0x%x", until), false, null);
+        return new Backtrace(OptionalInt.empty(), unwind.name(), header, List.copyOf(frames), "entry-fp-reached",
+                String.format("reached the entry fp 0x%x", entryFp), false, null);
     }
 
     /** "FP_NOT_GROWING" as "fp-not-growing". */
@@ -90,7 +90,7 @@ record Backtrace(OptionalInt tid, String arch, String header, List<FrameLine> fr
             case ZERO_PC -> frames.isEmpty() ? "the pc is 0"
                     : "frame #" + (frames.size() - 1) + "'s saved return address is 0";
             case FP_MISALIGNED -> String.format("%s 0x%x is not a multiple of %d", which, endFp, unwind.fpAlignment());
-            case FP_OUTSIDE_MEMORY -> String.format("%s 0x%x does not keep its links inside the stack segment [0x%x, 0x%x)",
+            case OUTSIDE_MEMORY -> String.format("%s 0x%x does not keep its links inside the stack segment [0x%x, 0x%x)",
                     which, endFp, memory.baseAddress(), memory.baseAddress() + memory.size());
             case FRAME_LIMIT -> "stopped after " + maxFrames + " frames (--max-frames); the chain goes on";
             case VISITOR_BREAK -> "stopped by the visitor";

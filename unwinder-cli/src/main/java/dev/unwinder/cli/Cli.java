@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
  * The {@code unwinder} command line: parses the arguments, runs a subcommand, and turns every
  * failure into one line of error output.
  *
- * <p>Exit status: 0 when every walk ran, 1 when a strict walk ({@code walk --until}) met a broken
+ * <p>Exit status: 0 when every walk ran, 1 when a strict walk ({@code walk --entry-fp}) met a broken
  * invariant, 2 for bad input (usage errors, files that are not what they should be), 70 for a bug.
  */
 @Command(

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,37 +26,22 @@ final class CoreCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CORE", description = "The core file.")
     Path core;
 
-    @Option(names = "--exe", paramLabel = "ELF",
-            description = "An executable whose symbol table names the pcs; repeat for more. A position-independent"
-                    + " executable is placed where the core's auxiliary vector says it was loaded.")
-    List<Path> executables = new ArrayList<>();
-
-    @Option(names = "--format", paramLabel = "text|json", defaultValue = "text",
-            description = "Output format: text, like a debugger's backtrace, or json (default: ${DEFAULT-VALUE}).")
-    OutputFormat format;
-
-    @Option(names = "--max-frames", paramLabel = "N", defaultValue = "4096",
-            description = "The most frames to print per thread (default: ${DEFAULT-VALUE}).")
-    int maxFrames;
-
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
+    @Mixin
+    WalkOptions options = new WalkOptions();
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws BadInputException {
-        if (maxFrames < 0) {
-            throw new BadInputException("--max-frames: " + maxFrames + " (expected: >= 0)");
-        }
+        options.check();
         try (Arena arena = Arena.ofConfined()) {
             ElfFile coreElf = ElfFile.open(core, arena);
             List<ElfFile> exes = new ArrayList<>();
-            for (Path path : executables) {
+            for (Path path : options.executables) {
                 exes.add(ElfFile.open(path, arena));
             }
-            format.print(backtraces(coreElf, exes, maxFrames), spec.commandLine().getOut());
+            options.format.print(backtraces(coreElf, exes, options.maxFrames), spec.commandLine().getOut());
         }
         return Cli.OK;
     }

@@ -26,14 +26,12 @@ final class SymbolTable {
     private record Entry(long value, long size, int nameOffset, int binding) {}
 
     private final ElfFile elf;
-    private final long bias;
     private final long stringsOffset;
     private final long stringsSize;
     private final List<Entry> entries;
 
-    private SymbolTable(ElfFile elf, long bias, long stringsOffset, long stringsSize, List<Entry> entries) {
+    private SymbolTable(ElfFile elf, long stringsOffset, long stringsSize, List<Entry> entries) {
         this.elf = elf;
-        this.bias = bias;
         this.stringsOffset = stringsOffset;
         this.stringsSize = stringsSize;
         this.entries = entries;
@@ -90,7 +88,7 @@ final class SymbolTable {
             }
         }
         entries.sort(Comparator.comparing(Entry::value, Long::compareUnsigned));
-        return new SymbolTable(elf, bias, strings.offset(), strings.size(), List.copyOf(entries));
+        return new SymbolTable(elf, strings.offset(), strings.size(), List.copyOf(entries));
     }
 
     /**
@@ -151,15 +149,5 @@ final class SymbolTable {
             name.append((char) (b & 0xff));
         }
         return name.isEmpty() ? "??" : name.toString();
-    }
-
-    /** The number of function symbols. */
-    int size() {
-        return entries.size();
-    }
-
-    /** What was added to the symbols' values. */
-    long bias() {
-        return bias;
     }
 }

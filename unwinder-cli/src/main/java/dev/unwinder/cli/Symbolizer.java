@@ -12,9 +12,6 @@ import java.util.List;
  * offset printed is still that of the pc itself.
  */
 final class Symbolizer {
-    /** Names nothing. */
-    static final Symbolizer NONE = new Symbolizer(List.of());
-
     private final List<SymbolTable> tables;
 
     Symbolizer(List<SymbolTable> tables) {

@@ -12,15 +12,16 @@ import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code unwinder walk --arch NAME --memory FILE --base ADDR --pc ADDR --fp ADDR [--until FP]}: walks a raw stack capture. */
+/** {@code unwinder walk --arch NAME --memory FILE --base ADDR --pc ADDR --fp ADDR [--entry-fp FP]}: walks a raw stack capture. */
 @Command(
         name = "walk",
         description = "Walks a raw stack capture: a file of stack bytes, lowest address first, that were at --base."
-                + " Strict mode up to the sentinel fp with --until, lenient mode otherwise.")
+                + " Strict mode up to the entry fp with --entry-fp, lenient mode otherwise.")
 final class WalkCommand implements Callable<Integer> {
 
     @Option(names = "--arch", required = true, paramLabel = "NAME",
@@ -42,33 +43,19 @@ final class WalkCommand implements Callable<Integer> {
             description = "The fp of the innermost frame.")
     long fp;
 
-    @Option(names = "--until", paramLabel = "FP", converter = AddressConverter.class,
-            description = "The sentinel fp: walk in the strict mode up to it, and fail at any broken invariant.")
-    Long until;
+    @Option(names = "--entry-fp", paramLabel = "FP", converter = AddressConverter.class,
+            description = "The entry fp: walk in the strict mode up to it, and fail at any broken invariant.")
+    Long entryFp;
 
-    @Option(names = "--exe", paramLabel = "ELF",
-            description = "An executable whose symbol table names the pcs (at its link-time addresses); repeat for more.")
-    List<Path> executables = new ArrayList<>();
-
-    @Option(names = "--format", paramLabel = "text|json", defaultValue = "text",
-            description = "Output format: text, like a debugger's backtrace, or json (default: ${DEFAULT-VALUE}).")
-    OutputFormat format;
-
-    @Option(names = "--max-frames", paramLabel = "N", defaultValue = "4096",
-            description = "The most frames to print in the lenient mode (default: ${DEFAULT-VALUE}).")
-    int maxFrames;
-
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
+    @Mixin
+    WalkOptions options = new WalkOptions();
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws BadInputException {
-        if (maxFrames < 0) {
-            throw new BadInputException("--max-frames: " + maxFrames + " (expected: >= 0)");
-        }
+        options.check();
         Unwind unwind;
         try {
             unwind = Unwinders.forArch(arch);
@@ -94,11 +81,11 @@ final class WalkCommand implements Callable<Integer> {
             Symbolizer symbolizer = new Symbolizer(symbolTables(unwind, arena));
             String header = String.format("Capture %s (%s): pc 0x%x, fp 0x%x; memory [0x%x, 0x%x)%s", memoryFile,
                     unwind.name(), pc, fp, memory.baseAddress(), memory.baseAddress() + memory.size(),
-                    until == null ? "" : String.format("; sentinel fp 0x%x", until));
-            Backtrace backtrace = until == null
-                    ? Backtrace.lenient(OptionalInt.empty(), header, unwind, memory, pc, fp, maxFrames, symbolizer)
-                    : Backtrace.strict(header, unwind, memory, pc, fp, until, symbolizer);
-            format.print(List.of(backtrace), spec.commandLine().getOut());
+                    entryFp == null ? "" : String.format("; entry fp 0x%x", entryFp));
+            Backtrace backtrace = entryFp == null
+                    ? Backtrace.lenient(OptionalInt.empty(), header, unwind, memory, pc, fp, options.maxFrames, symbolizer)
+                    : Backtrace.strict(header, unwind, memory, pc, fp, entryFp, symbolizer);
+            options.format.print(List.of(backtrace), spec.commandLine().getOut());
             return backtrace.failed() ? Cli.WALK_FAILED : Cli.OK;
         }
     }
@@ -118,7 +105,7 @@ final class WalkCommand implements Callable<Integer> {
 
     private List<SymbolTable> symbolTables(Unwind unwind, Arena arena) throws BadInputException {
         List<SymbolTable> tables = new ArrayList<>();
-        for (Path path : executables) {
+        for (Path path : options.executables) {
             ElfFile exe = ElfFile.open(path, arena);
             if (exe.type() != ElfFile.ET_EXEC && exe.type() != ElfFile.ET_DYN) {
                 throw exe.bad("not an executable: its e_type is " + ElfFile.typeName(exe.type())

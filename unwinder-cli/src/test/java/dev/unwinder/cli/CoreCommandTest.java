@@ -3,6 +3,7 @@ package dev.unwinder.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unwinder.fixtures.StackFixture.TruthFrame;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -23,10 +24,10 @@ final class CoreCommandTest {
         Fixtures.Run run = Fixtures.run("core", Fixtures.core(arch), "--exe", Fixtures.program(arch));
         assertEquals(0, run.status(), run.err());
         assertEquals("", run.err());
-        List<Fixtures.TruthFrame> truth = Fixtures.truth(arch);
+        List<TruthFrame> truth = Fixtures.truth(arch);
         List<String> frameLines = run.outLines().stream().filter(line -> line.startsWith("#")).toList();
         assertTrue(frameLines.size() >= truth.size(), run.out());
-        for (Fixtures.TruthFrame expected : truth) {
+        for (TruthFrame expected : truth) {
             Matcher frame = TEXT_FRAME.matcher(frameLines.get(expected.index()));
             assertTrue(frame.matches(), frameLines.get(expected.index()));
             assertEquals(expected.index(), Integer.parseInt(frame.group(1)));
@@ -51,7 +52,7 @@ final class CoreCommandTest {
         assertTrue(head.matches(), json);
         String expectedEnd = arch.equals("aarch64") ? "zero-fp" : "fp-not-growing";
         assertEquals(expectedEnd, head.group(2));
-        List<Fixtures.TruthFrame> truth = Fixtures.truth(arch);
+        List<TruthFrame> truth = Fixtures.truth(arch);
         Matcher frame = JSON_FRAME.matcher(head.group(3));
         int index = 0;
         int end = 0;
@@ -59,7 +60,7 @@ final class CoreCommandTest {
             assertEquals(end == 0 ? 0 : end + 1, frame.start(), "frames are separated by one comma: " + head.group(3));
             end = frame.end();
             if (index < truth.size()) {
-                Fixtures.TruthFrame expected = truth.get(index);
+                TruthFrame expected = truth.get(index);
                 assertEquals(expected.function(), frame.group(3));
                 assertEquals(expected.fp(), Long.parseUnsignedLong(frame.group(2), 16));
                 if (expected.pc() != -1) {
@@ -110,7 +111,7 @@ final class CoreCommandTest {
     /** gdb's "info registers" in fixtures/cores/ARCH/bt.txt: name to value. */
     private static java.util.Map<String, String> gdbRegisters(String arch) {
         java.util.Map<String, String> registers = new java.util.HashMap<>();
-        for (String line : Fixtures.lines(Fixtures.repository().resolve("fixtures/cores").resolve(arch).resolve("bt.txt"))) {
+        for (String line : Fixtures.lines(dev.unwinder.fixtures.CoreFixture.directory(arch).resolve("bt.txt"))) {
             String[] words = line.trim().split("\\s+", 3);
             if (words.length == 3 && words[1].startsWith("0x") && !line.startsWith("#")) {
                 registers.putIfAbsent(words[0], words[1] + " " + words[2]);

@@ -1,20 +1,31 @@
 package dev.unwinder.cli;
 
+import dev.unwinder.fixtures.CoreFixture;
+import dev.unwinder.fixtures.StackFixture;
+import dev.unwinder.fixtures.StackFixture.TruthFrame;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 
 /** The repository's committed fixtures, and a way to run the command in this JVM. */
 final class Fixtures {
-    /** The architectures with a committed core under fixtures/cores. */
-    static final List<String> CORE_ARCHES = List.of("x86_64", "aarch64", "s390x");
+    /** The architectures with a committed core: the directories of fixtures/cores, sorted. */
+    static final List<String> CORE_ARCHES = coreArches();
 
     private Fixtures() {}
+
+    private static List<String> coreArches() {
+        try (Stream<Path> dirs = Files.list(StackFixture.root().resolve("cores"))) {
+            return dirs.filter(Files::isDirectory).map(dir -> dir.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 
     /** The repository's root: the surefire property, else the first parent of the working directory with fixtures/. */
     static Path repository() {
@@ -31,28 +42,16 @@ final class Fixtures {
     }
 
     static Path core(String arch) {
-        return repository().resolve("fixtures/cores").resolve(arch).resolve("core");
+        return CoreFixture.directory(arch).resolve("core");
     }
 
     static Path program(String arch) {
-        return repository().resolve("fixtures/cores").resolve(arch).resolve("prog");
+        return CoreFixture.directory(arch).resolve("prog");
     }
 
-    /** One line of truth.txt: the program's own record of a frame; pc is -1 where it wrote "-". */
-    record TruthFrame(int index, String function, long pc, long fp) {}
-
+    /** The program's own record of its frames (truth.txt), frame 0's pc being the core's. */
     static List<TruthFrame> truth(String arch) {
-        List<TruthFrame> frames = new ArrayList<>();
-        for (String line : lines(repository().resolve("fixtures/cores").resolve(arch).resolve("truth.txt"))) {
-            String[] words = line.split(" ");
-            if (words[0].equals("frame")) {
-                String pc = words[3].substring("pc=".length());
-                frames.add(new TruthFrame(Integer.parseInt(words[1]), words[2],
-                        pc.equals("-") ? -1 : Long.parseUnsignedLong(pc.substring(2), 16),
-                        Long.parseUnsignedLong(words[4].substring("fp=0x".length()), 16)));
-            }
-        }
-        return frames;
+        return CoreFixture.load(CoreFixture.directory(arch)).truth();
     }
 
     static List<String> lines(Path file) {

@@ -15,8 +15,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The repository's {@code ./unwinder} launcher, copied into a scratch tree: how it chooses a JDK
- * and what it says when the jars are not built. A fake JDK's {@code java} prints its arguments.
+ * The repository's {@code ./unwinder} launcher and {@code scripts/find-jdk25}, copied into a scratch
+ * tree: how it chooses a JDK, how it builds the command on first use, and what it says when it
+ * cannot. A fake JDK's {@code java} prints its arguments; a fake {@code mvn} records its own.
  */
 final class LauncherTest {
     @TempDir
@@ -27,6 +28,9 @@ final class LauncherTest {
     private Path tree(boolean built) throws IOException {
         Path root = Files.createDirectories(dir.resolve("repo"));
         Files.copy(Fixtures.repository().resolve("unwinder"), root.resolve("unwinder"), StandardCopyOption.COPY_ATTRIBUTES);
+        Files.createDirectories(root.resolve("scripts"));
+        Files.copy(Fixtures.repository().resolve("scripts/find-jdk25"), root.resolve("scripts/find-jdk25"),
+                StandardCopyOption.COPY_ATTRIBUTES);
         if (built) {
             Path target = Files.createDirectories(root.resolve("unwinder-cli/target/lib"));
             Files.writeString(target.getParent().resolve("unwinder-cli.jar"), "");
@@ -42,6 +46,19 @@ final class LauncherTest {
         Files.writeString(java, "#!/bin/sh\necho \"" + name + " $*\"\n");
         Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
         return home;
+    }
+
+    /**
+     * A directory holding an {@code mvn} that writes its arguments and directory to {@code mvn.log}
+     * and, if {@code succeed}, creates the jars the launcher runs.
+     */
+    private Path fakeMaven(boolean succeed) throws IOException {
+        Path bin = Files.createDirectories(dir.resolve("maven-bin"));
+        Path mvn = bin.resolve("mvn");
+        Files.writeString(mvn, "#!/bin/sh\necho \"$(pwd) $*\" > " + dir.resolve("mvn.log") + "\necho maven says hello\n"
+                + (succeed ? "mkdir -p unwinder-cli/target/lib && : > unwinder-cli/target/unwinder-cli.jar\n" : "exit 1\n"));
+        Files.setPosixFilePermissions(mvn, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return bin;
     }
 
     private Result launch(Path root, Map<String, String> environment, String... args) throws Exception {
@@ -86,12 +103,40 @@ final class LauncherTest {
     }
 
     @Test
-    void saysHowToBuildWhenTheJarsAreMissing() throws Exception {
+    void buildsTheCommandOnFirstUseWithMavenOutputOnStderr() throws Exception {
+        Path root = tree(false);
+        Files.writeString(root.resolve("pom.xml"), "<project/>");
+        Path jdk = fakeJdk("jdk-25", "25");
+        Path maven = fakeMaven(true);
+        Result result = launch(root, Map.of("JAVA_HOME", jdk.toString(), "PATH", maven + ":/usr/bin:/bin"), "arches");
+        String target = root.resolve("unwinder-cli/target").toString();
+        assertEquals(new Result(0, "jdk-25 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto --module-path "
+                + target + "/unwinder-cli.jar:" + target + "/lib --module dev.unwinder.cli/dev.unwinder.cli.Main"
+                + " arches\n", "unwinder: building the command first, once: (cd '" + root + "' && mvn -B -q -pl"
+                + " unwinder-cli -am package -DskipTests)\nmaven says hello\n"), result);
+        assertEquals(root + " -B -q -pl unwinder-cli -am package -DskipTests\n",
+                Files.readString(dir.resolve("mvn.log")));
+    }
+
+    @Test
+    void aFailedBuildEndsInOneLineAndExitStatus2() throws Exception {
+        Path root = tree(false);
+        Files.writeString(root.resolve("pom.xml"), "<project/>");
+        Path jdk = fakeJdk("jdk-25", "25");
+        Path maven = fakeMaven(false);
+        Result result = launch(root, Map.of("JAVA_HOME", jdk.toString(), "PATH", maven + ":/usr/bin:/bin"), "arches");
+        assertEquals(new Result(2, "", "unwinder: building the command first, once: (cd '" + root + "' && mvn -B -q"
+                + " -pl unwinder-cli -am package -DskipTests)\nmaven says hello\nunwinder: building the command failed"
+                + " (see Maven's output above); build it with: (cd '" + root + "' && mvn -B verify)\n"), result);
+    }
+
+    @Test
+    void saysHowToBuildWhenTheJarsAreMissingAndCannotBeBuiltThere() throws Exception {
         Path root = tree(false);
         Path jdk = fakeJdk("jdk-26", "26");
         Result result = launch(root, Map.of("JAVA_HOME", jdk.toString()), "arches");
         assertEquals(new Result(2, "", "unwinder: the command is not built (" + root + "/unwinder-cli/target has no"
-                + " unwinder-cli.jar and lib/); build it with: (cd '" + root + "' && mvn -B verify), or quickly:"
-                + " mvn -B -pl unwinder-cli -am package -DskipTests\n"), result);
+                + " unwinder-cli.jar and lib/) and cannot be built here: " + root + " has no pom.xml; build it with:"
+                + " (cd '" + root + "' && mvn -B verify)\n"), result);
     }
 }

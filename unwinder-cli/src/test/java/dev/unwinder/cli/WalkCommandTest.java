@@ -3,6 +3,7 @@ package dev.unwinder.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unwinder.fixtures.StackFixture.TruthFrame;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -49,17 +50,17 @@ final class WalkCommandTest {
     @ParameterizedTest
     @FieldSource("ARCHES")
     void strictWalkStopsAtTheSentinel(String arch) throws IOException {
-        List<Fixtures.TruthFrame> truth = Fixtures.truth(arch);
-        Fixtures.TruthFrame start = truth.get(1);
-        Fixtures.TruthFrame main = truth.getLast();
+        List<TruthFrame> truth = Fixtures.truth(arch);
+        TruthFrame start = truth.get(1);
+        TruthFrame main = truth.getLast();
         Capture capture = stackOf(arch, start.fp());
         Fixtures.Run run = Fixtures.run("walk", "--arch", arch, "--memory", capture.memory(), "--base",
                 Fixtures.hex(capture.base()), "--pc", Fixtures.hex(start.pc()), "--fp", Fixtures.hex(start.fp()),
-                "--until", Fixtures.hex(main.fp()), "--exe", Fixtures.program(arch), "--format", "json");
+                "--entry-fp", Fixtures.hex(main.fp()), "--exe", Fixtures.program(arch), "--format", "json");
         assertEquals(0, run.status(), run.err());
-        StringBuilder expected = new StringBuilder("{\"threads\":[{\"arch\":\"" + arch + "\",\"end\":\"sentinel-reached\",\"frames\":[");
+        StringBuilder expected = new StringBuilder("{\"threads\":[{\"arch\":\"" + arch + "\",\"end\":\"entry-fp-reached\",\"frames\":[");
         for (int i = 1; i < truth.size() - 1; i++) {
-            Fixtures.TruthFrame frame = truth.get(i);
+            TruthFrame frame = truth.get(i);
             expected.append(i == 1 ? "" : ",").append("{\"pc\":\"").append(Fixtures.hex(frame.pc()))
                     .append("\",\"fp\":\"").append(Fixtures.hex(frame.fp())).append("\",\"symbol\":\"")
                     .append(frame.function()).append("\",\"offset\":");
@@ -73,8 +74,8 @@ final class WalkCommandTest {
     @ParameterizedTest
     @FieldSource("ARCHES")
     void lenientWalkGoesPastMainAndSaysWhereItEnded(String arch) throws IOException {
-        List<Fixtures.TruthFrame> truth = Fixtures.truth(arch);
-        Fixtures.TruthFrame start = truth.get(1);
+        List<TruthFrame> truth = Fixtures.truth(arch);
+        TruthFrame start = truth.get(1);
         Capture capture = stackOf(arch, start.fp());
         Fixtures.Run run = Fixtures.run("walk", "--arch", arch, "--memory", capture.memory(), "--base",
                 Fixtures.hex(capture.base()), "--pc", Fixtures.hex(start.pc()), "--fp", Fixtures.hex(start.fp()),
@@ -85,7 +86,7 @@ final class WalkCommandTest {
                 Fixtures.hex(start.pc()), Fixtures.hex(start.fp()), Fixtures.hex(capture.base()),
                 Fixtures.hex(capture.base() + capture.size())), lines.getFirst());
         for (int i = 1; i < truth.size(); i++) {
-            Fixtures.TruthFrame frame = truth.get(i);
+            TruthFrame frame = truth.get(i);
             String line = lines.get(i);
             assertTrue(line.startsWith(String.format("#%-3d 0x%016x in %s+", i - 1, frame.pc(), frame.function())), line);
             assertTrue(line.endsWith(String.format("fp 0x%016x", frame.fp())), line);
@@ -97,23 +98,23 @@ final class WalkCommandTest {
 
     @Test
     void aStrictWalkThatBreaksAnInvariantExitsWithOne() throws IOException {
-        List<Fixtures.TruthFrame> truth = Fixtures.truth("s390x");
-        Fixtures.TruthFrame start = truth.get(1);
+        List<TruthFrame> truth = Fixtures.truth("s390x");
+        TruthFrame start = truth.get(1);
         Capture capture = stackOf("s390x", start.fp());
-        // A sentinel between f3's and f2's fps: f2's fp is not below it.
-        long sentinel = truth.get(2).fp() + 8;
+        // An entry fp between f3's and f2's fps: f2's fp is not below it.
+        long entryFp = truth.get(2).fp() + 8;
         Fixtures.Run run = Fixtures.run("walk", "--arch", "s390x", "--memory", capture.memory(), "--base",
                 Fixtures.hex(capture.base()), "--pc", Fixtures.hex(start.pc()), "--fp", Fixtures.hex(start.fp()),
-                "--until", Fixtures.hex(sentinel));
+                "--entry-fp", Fixtures.hex(entryFp));
         assertEquals(1, run.status(), run.err());
-        assertEquals(String.format("Walk failed after 2 frames: FP_NOT_BELOW_SENTINEL at frame 2, address %s: fp %s is"
-                        + " not below the sentinel fp %s (fp-not-below-sentinel)", Fixtures.hex(truth.get(3).fp()),
-                Fixtures.hex(truth.get(3).fp()), Fixtures.hex(sentinel)), run.outLines().getLast());
+        assertEquals(String.format("Walk failed after 2 frames: FP_NOT_BELOW_ENTRY_FP at frame 2, address %s: fp %s is"
+                        + " not below the entry fp %s (fp-not-below-entry-fp)", Fixtures.hex(truth.get(3).fp()),
+                Fixtures.hex(truth.get(3).fp()), Fixtures.hex(entryFp)), run.outLines().getLast());
     }
 
     @Test
     void anFpOutsideTheCapture() throws IOException {
-        Fixtures.TruthFrame start = Fixtures.truth("x86_64").get(1);
+        TruthFrame start = Fixtures.truth("x86_64").get(1);
         Capture capture = stackOf("x86_64", start.fp());
         long fp = capture.base() + capture.size();
         Fixtures.Run run = Fixtures.run("walk", "--arch", "x86_64", "--memory", capture.memory(), "--base",

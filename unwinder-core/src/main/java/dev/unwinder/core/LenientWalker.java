@@ -10,32 +10,20 @@ import dev.unwinder.api.Unwind;
  * fp; a good frame is delivered, and its link gives the frame to judge after it. A frame that is
  * not good, or the frame limit, ends the walk, and {@code advance()} says why.
  *
- * <p>Shaped by measurement (perfasm, JMH, {@code benchmarks/run-gate}); what matters to C2:
+ * <p>Its shape keeps the compiled loop's live values few, so that C2 keeps the chain of loads in
+ * general registers (docs/performance-notes.md has the measurements):
  * <ul>
- *   <li>The layout's offsets are asked of the plugin in the loop, where C2 inlines the calls and
- *       folds them into constants; copied into fields by the constructor they stayed variables,
- *       which cost registers and spills (s390x, heap, N = 1,024: 1.20 times the baseline, then
- *       1.08).
- *   <li>The link range is two plain fields, computed by static methods: nothing to allocate, or to
- *       inline to avoid allocating, when a walk starts.
- *   <li>The state is the strict walker's: the frame at the cursor and the pc and fp to judge next,
- *       with the first frame judged in the loop like the others and the reason returned rather
- *       than kept. An earlier form judged the first frame in the constructor and each caller at
- *       the end of {@code advance()}, keeping the reason and the fp in fields: at N = 16 it cost
- *       1.36 to 1.45 times the baseline (medians of six gate runs, x86_64 and s390x heap), this
- *       one 1.16 to 1.23.
- *   <li>The cursor moves to the frame before its link is read, so no value of the previous frame
- *       is live across the reads. Reading first and moving after left C2 one value short of
- *       registers on s390x native memory: the saved fp went through a stack slot between its
- *       load and the next frame's (perfasm), 1.22 times the baseline at N = 1,024 (median of six
- *       gate runs); in this order 1.12.
- *   <li>The saved fp is read before the return address: it is the next link of the chain of
- *       loads, and read first its load issues first. s390x native, N = 1,024: 1.12, then 0.95 to
- *       0.97 (six gate runs).
- *   <li>{@link #reject} runs on every frame, so it is hot and inlined. A variant that checked the
- *       common case inline and classified a bad link out of line, and one that kept the state in
- *       local variables, both left C2 parking the fp chain in an XMM register on native memory
- *       (up to 1.52 times the baseline).
+ *   <li>the layout's offsets are asked of the plugin in the loop, where C2 folds them into
+ *       constants;
+ *   <li>the link range is two plain fields computed by static methods, so nothing is allocated
+ *       when a walk starts;
+ *   <li>the state is the strict walker's: the frame at the cursor and the pc and fp to judge next,
+ *       the first frame judged in the loop like the others, the reason returned rather than kept;
+ *   <li>the cursor moves to the frame before its link is read, so no value of the previous frame
+ *       is live across the reads;
+ *   <li>the saved fp is read before the return address: it is the next link of the chain of
+ *       loads, and read first its load issues first;
+ *   <li>{@link #reject} runs on every frame, so it is inlined whole.
  * </ul>
  */
 final class LenientWalker {
@@ -109,7 +97,7 @@ final class LenientWalker {
         // reject() has checked that both words of this link are inside the memory. The saved fp
         // first, as in StrictWalker: it is the next link of the chain of loads.
         nextFp = memory.readLong(fp, unwind.nextOlderFpFromFpOffset());
-        nextPc = unwind.nextOlderPcFromFp(memory, fp);
+        nextPc = unwind.decodeReturnAddress(memory.readLong(fp, unwind.nextOlderPcFromFpOffset()));
         return null;
     }
 
@@ -132,7 +120,7 @@ final class LenientWalker {
         }
         // Both link words inside the memory, without wrapping around 2^64: one compare per frame.
         if (!(linkAny && LinkRange.contains(linkFirst, linkSpan, fp))) {
-            return WalkEnd.FP_OUTSIDE_MEMORY;
+            return WalkEnd.OUTSIDE_MEMORY;
         }
         return null;
     }

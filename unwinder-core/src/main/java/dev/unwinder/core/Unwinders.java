@@ -66,7 +66,8 @@ public final class Unwinders {
      * property: {@code riscv64} picks the platform (psABI) layout.
      *
      * @return the host's plugin
-     * @throws IllegalArgumentException if no available plugin serves the host's architecture
+     * @throws IllegalStateException if no available plugin serves the host's architecture: the
+     *     method takes no argument, so what is wrong is the JVM's host or the class path
      */
     public static Unwind host() {
         String osArch = System.getProperty("os.arch", "");
@@ -74,7 +75,7 @@ public final class Unwinders {
         Registry plugins = registry();
         Unwind unwind = plugins.byName.get(arch);
         if (unwind == null) {
-            throw new IllegalArgumentException(
+            throw new IllegalStateException(
                     missing("this host's architecture \"" + arch + "\" (os.arch \"" + osArch + "\")", arch, plugins));
         }
         return unwind;

@@ -9,7 +9,7 @@ package dev.unwinder.core;
 public enum WalkEnd {
     /** The fp is 0: the regular end of a chain whose start code clears fp (aarch64's {@code _start}). */
     ZERO_FP,
-    /** The fp is the entry fp the caller gave; that frame is not delivered, like the strict mode's sentinel. */
+    /** The fp is the entry fp the caller gave; that frame is not delivered, like the strict mode's entry fp. */
     ENTRY_FP_REACHED,
     /** The saved fp is not above the fp it was saved in: junk, a cycle or a descending link. */
     FP_NOT_GROWING,
@@ -18,7 +18,7 @@ public enum WalkEnd {
     /** The fp lacks the layout's alignment. */
     FP_MISALIGNED,
     /** The words the fp's frame keeps its link in are not wholly inside the stack memory. */
-    FP_OUTSIDE_MEMORY,
+    OUTSIDE_MEMORY,
     /** The walk delivered as many frames as the caller allowed, and the next link was good. */
     FRAME_LIMIT,
     /** The visitor stopped the walk with {@link dev.unwinder.api.ControlFlow#breakWith(Object)}. */

@@ -74,9 +74,9 @@ final class LenientWalkTest {
     void aSavedFpWhoseLinkLeavesTheMemoryEndsTheWalk() {
         // 0x11f0's link words are 0x11f0 and 0x11f8: inside. 0x1200's are not.
         Recorder recorder = new Recorder();
-        assertEnd(WalkEnd.FP_OUTSIDE_MEMORY, 4, 0x1200, walk(chainEndingWith(0x1200, 0xa4), 0xa0, 0x1040, 0, 100, recorder));
+        assertEnd(WalkEnd.OUTSIDE_MEMORY, 4, 0x1200, walk(chainEndingWith(0x1200, 0xa4), 0xa0, 0x1040, 0, 100, recorder));
         assertEquals(4, recorder.frames.size());
-        assertEnd(WalkEnd.FP_OUTSIDE_MEMORY, 4, 0xffff_0000_0000_0000L,
+        assertEnd(WalkEnd.OUTSIDE_MEMORY, 4, 0xffff_0000_0000_0000L,
                 walk(chainEndingWith(0xffff_0000_0000_0000L, 0xa4), 0xa0, 0x1040, 0, 100, new Recorder()));
     }
 
@@ -105,7 +105,7 @@ final class LenientWalkTest {
         assertEnd(WalkEnd.ZERO_FP, 0, 0, walk(memory, 0, 0, 0, 100, new Recorder()));
         assertEnd(WalkEnd.ENTRY_FP_REACHED, 0, 0x1040, walk(memory, 0xa0, 0x1040, 0x1040, 100, new Recorder()));
         assertEnd(WalkEnd.FP_MISALIGNED, 0, 0x1044, walk(memory, 0xa0, 0x1044, 0, 100, new Recorder()));
-        assertEnd(WalkEnd.FP_OUTSIDE_MEMORY, 0, 0x0ff0, walk(memory, 0xa0, 0x0ff0, 0, 100, new Recorder()));
+        assertEnd(WalkEnd.OUTSIDE_MEMORY, 0, 0x0ff0, walk(memory, 0xa0, 0x0ff0, 0, 100, new Recorder()));
     }
 
     @Test
@@ -123,7 +123,7 @@ final class LenientWalkTest {
         TestLayout above = new TestLayout("above", TestLayout.UPWARD.byteOrder(), 16, 24, 32, 16);
         StackMemory low = above.draw(0, 0x40).word(0, 0x20).word(8, 0xa1).memory();
         LenientWalk<String> walk = StackWalk.visitFramesLenient(above, low, 0xa0, -16L, 0, 10, new Recorder());
-        assertEnd(WalkEnd.FP_OUTSIDE_MEMORY, 0, -16L, walk);
+        assertEnd(WalkEnd.OUTSIDE_MEMORY, 0, -16L, walk);
     }
 
     @Test

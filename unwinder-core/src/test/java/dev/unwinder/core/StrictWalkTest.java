@@ -25,7 +25,7 @@ final class StrictWalkTest {
     private static final TestLayout X = TestLayout.UPWARD;
     private static final long SENTINEL = 0x1100;
 
-    /** Three frames at 0x1040, 0x1080 and 0x10c0 below a sentinel at 0x1100; pcs 0xa0 to 0xa2. */
+    /** Three frames at 0x1040, 0x1080 and 0x10c0 below an entry fp at 0x1100; pcs 0xa0 to 0xa2. */
     private static TestLayout.Drawing threeFrames() {
         return X.draw(0x1000, 0x200)
                 .link(0x1040, 0x1080, 0xa1)
@@ -34,9 +34,9 @@ final class StrictWalkTest {
     }
 
     private static UnwindException walkExpectingFailure(Unwind unwind, StackMemory memory, long pc, long fp,
-            long sentinel, Recorder recorder) {
+            long entryFp, Recorder recorder) {
         return assertThrows(UnwindException.class,
-                () -> StackWalk.visitFrames(unwind, memory, pc, fp, sentinel, recorder));
+                () -> StackWalk.visitFrames(unwind, memory, pc, fp, entryFp, recorder));
     }
 
     @Test
@@ -82,14 +82,14 @@ final class StrictWalkTest {
     @Test
     void zeroPcFpOrSentinelIsRejectedBeforeAnythingElse() {
         StackMemory nothing = StackMemory.ofBytes(new byte[0], 0x1000, ByteOrder.LITTLE_ENDIAN);
-        // The other values are bad too (misaligned, outside the memory, fp equal to the sentinel): zero wins.
+        // The other values are bad too (misaligned, outside the memory, fp equal to the entry fp): zero wins.
         UnwindException e = walkExpectingFailure(X, nothing, 0, 0x1041, 0x1041, new Recorder());
         assertEquals(Reason.ZERO_PC, e.reason());
         assertEquals("ZERO_PC at frame 0, address 0x0: the initial pc is 0", e.getMessage());
         e = walkExpectingFailure(X, nothing, 0xa0, 0, 0x1041, new Recorder());
         assertEquals("ZERO_FP at frame 0, address 0x0: the initial fp is 0", e.getMessage());
         e = walkExpectingFailure(X, nothing, 0xa0, 0x1041, 0, new Recorder());
-        assertEquals("ZERO_SENTINEL at frame 0, address 0x0: the sentinel (entry trampoline) fp is 0", e.getMessage());
+        assertEquals("ZERO_ENTRY_FP at frame 0, address 0x0: the entry fp is 0", e.getMessage());
         e = assertThrows(UnwindException.class, () -> StackWalk.frameIterator(X, nothing, 0, 0x1040, 0x1080));
         assertEquals(Reason.ZERO_PC, e.reason());
     }
@@ -99,14 +99,14 @@ final class StrictWalkTest {
         Recorder recorder = new Recorder();
         StackMemory memory = threeFrames().link(0x1080, 0x1140, 0xa2).memory();
         UnwindException e = walkExpectingFailure(X, memory, 0xa0, 0x1040, SENTINEL, recorder);
-        assertEquals("FP_NOT_BELOW_SENTINEL at frame 2, address 0x1140: fp 0x1140 is not below the sentinel fp 0x1100",
+        assertEquals("FP_NOT_BELOW_ENTRY_FP at frame 2, address 0x1140: fp 0x1140 is not below the entry fp 0x1100",
                 e.getMessage());
         assertEquals(2, e.frameIndex());
         assertEquals(0x1140, e.address());
         assertEquals(List.of(0x1040L, 0x1080L), recorder.fps());
 
         e = walkExpectingFailure(X, memory, 0xa0, 0x1200, SENTINEL, new Recorder());
-        assertEquals(Reason.FP_NOT_BELOW_SENTINEL, e.reason());
+        assertEquals(Reason.FP_NOT_BELOW_ENTRY_FP, e.reason());
         assertEquals(0, e.frameIndex());
     }
 
@@ -124,13 +124,13 @@ final class StrictWalkTest {
         Recorder recorder = new Recorder();
         StackMemory cycle = threeFrames().link(0x1080, 0x1040, 0xa2).memory();
         UnwindException e = walkExpectingFailure(X, cycle, 0xa0, 0x1040, SENTINEL, recorder);
-        assertEquals("CHAIN_NOT_GROWING at frame 1, address 0x1040: saved fp 0x1040 is not above fp 0x1080",
+        assertEquals("FP_NOT_GROWING at frame 1, address 0x1040: saved fp 0x1040 is not above fp 0x1080",
                 e.getMessage());
         assertEquals(List.of(0x1040L), recorder.fps(), "frame 1's link is bad, so frame 1 is not delivered");
 
         StackMemory selfLoop = threeFrames().link(0x1040, 0x1040, 0xa1).memory();
         e = walkExpectingFailure(X, selfLoop, 0xa0, 0x1040, SENTINEL, new Recorder());
-        assertEquals(Reason.CHAIN_NOT_GROWING, e.reason());
+        assertEquals(Reason.FP_NOT_GROWING, e.reason());
         assertEquals(0, e.frameIndex());
     }
 
@@ -146,7 +146,7 @@ final class StrictWalkTest {
         StackMemory memory = StackMemory.ofBytes(truncated, 0x1000, ByteOrder.LITTLE_ENDIAN);
         Recorder recorder = new Recorder();
         UnwindException e = walkExpectingFailure(X, memory, 0xa0, 0x1040, SENTINEL, recorder);
-        assertEquals("READ_OUT_OF_BOUNDS at frame 2, address 0x10c8: 8-byte read at 0x10c8 is outside the stack memory"
+        assertEquals("OUTSIDE_MEMORY at frame 2, address 0x10c8: 8-byte read at 0x10c8 is outside the stack memory"
                 + " [0x1000, 0x10c8)", e.getMessage());
         assertEquals(List.of(0x1040L, 0x1080L), recorder.fps());
     }
@@ -204,7 +204,7 @@ final class StrictWalkTest {
                     frame.readSlotFromFp(frame.index() == 1 ? -0x100 : 0);
                     return ControlFlow.continueWalk();
                 }));
-        assertEquals("READ_OUT_OF_BOUNDS at frame 1, address 0xf80: 8-byte read at 0xf80 is outside the stack memory"
+        assertEquals("OUTSIDE_MEMORY at frame 1, address 0xf80: 8-byte read at 0xf80 is outside the stack memory"
                 + " [0x1000, 0x1200)", e.getMessage());
     }
 
@@ -221,7 +221,7 @@ final class StrictWalkTest {
         assertSame(seen.get(1), seen.get(1).snapshot());
         assertEquals("Frame[#1 pc=0xa1 fp=0x1080 sp=0x1050]", seen.get(1).toString());
         NoSuchElementException end = assertThrows(NoSuchElementException.class, frames::next);
-        assertEquals("the walk reached its sentinel fp", end.getMessage());
+        assertEquals("the walk reached its entry fp", end.getMessage());
     }
 
     @Test
@@ -230,7 +230,7 @@ final class StrictWalkTest {
         Iterator<Frame> frames = StackWalk.frameIterator(X, cycle, 0xa0, 0x1040, SENTINEL);
         assertEquals(0x1040, frames.next().fp());
         UnwindException first = assertThrows(UnwindException.class, frames::hasNext);
-        assertEquals(Reason.CHAIN_NOT_GROWING, first.reason());
+        assertEquals(Reason.FP_NOT_GROWING, first.reason());
         assertSame(first, assertThrows(UnwindException.class, frames::hasNext));
         assertSame(first, assertThrows(UnwindException.class, frames::next));
     }

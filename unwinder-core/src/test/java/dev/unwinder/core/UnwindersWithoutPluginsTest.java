@@ -31,7 +31,7 @@ final class UnwindersWithoutPluginsTest {
 
     @Test
     void theHostNamesItsArchitectureAndOsArch() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Unwinders::host);
+        IllegalStateException e = assertThrows(IllegalStateException.class, Unwinders::host);
         String osArch = System.getProperty("os.arch");
         String arch = Unwinders.normalizeArch(osArch);
         assertEquals("no unwinder plugin for this host's architecture \"" + arch + "\" (os.arch \"" + osArch

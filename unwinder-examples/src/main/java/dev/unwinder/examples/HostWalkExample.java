@@ -29,8 +29,8 @@ public final class HostWalkExample {
         StackMemory memory = stack.heapMemory();
         System.out.println("stack: " + memory);
 
-        System.out.println("strict walk to the sentinel fp 0x" + Long.toHexString(stack.sentinelFp()) + ":");
-        StackWalk.visitFrames(unwind, memory, stack.pc(0), stack.fp(0), stack.sentinelFp(), frame -> {
+        System.out.println("strict walk to the entry fp 0x" + Long.toHexString(stack.entryFp()) + ":");
+        StackWalk.visitFrames(unwind, memory, stack.pc(0), stack.fp(0), stack.entryFp(), frame -> {
             System.out.printf("  #%d pc=0x%x fp=0x%x%n", frame.index(), frame.pc(), frame.fp());
             return ControlFlow.continueWalk();
         });

@@ -5,12 +5,13 @@ import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.core.StackWalk;
 import dev.unwinder.core.Unwinders;
+import dev.unwinder.livestack.LiveStack;
 
 /**
  * Walks this process's own native frames while they are live, as a runtime that calls into
  * native code would: Java calls a C entry function, the C code recurses to a chosen depth and
  * calls back into Java, and the callback walks the native frames between its caller and the
- * entry function by their frame-pointer chain, strictly, with the entry fp as the sentinel.
+ * entry function by their frame-pointer chain, strictly, up to the entry function's fp.
  *
  * <p>Run it with {@code --enable-native-access=ALL-UNNAMED} on the class path (see
  * {@link LiveStack}).

@@ -27,17 +27,17 @@ final class ConcurrentWalkTest {
     /** Every way of walking the stack, as one comparable value. */
     private static List<Object> everyWalk(Unwind unwind, StackMemory memory, SyntheticStack stack) {
         List<Long> strict = new ArrayList<>();
-        StackWalk.visitFrames(unwind, memory, stack.pc(0), stack.fp(0), stack.sentinelFp(), frame -> {
+        StackWalk.visitFrames(unwind, memory, stack.pc(0), stack.fp(0), stack.entryFp(), frame -> {
             strict.add(frame.pc());
             strict.add(frame.fp());
             strict.add(frame.readSlotFromFp(unwind.nextOlderPcFromFpOffset()));
             return ControlFlow.continueWalk();
         });
         List<Long> iterated = new ArrayList<>();
-        StackWalk.frameIterator(unwind, memory, stack.pc(0), stack.fp(0), stack.sentinelFp())
+        StackWalk.frameIterator(unwind, memory, stack.pc(0), stack.fp(0), stack.entryFp())
                 .forEachRemaining((Frame frame) -> iterated.add(frame.fp()));
         List<Long> lenient = new ArrayList<>();
-        LenientWalk<Void> walk = StackWalk.visitFramesLenient(unwind, memory, stack.pc(0), stack.fp(0), 0, 100_000, f -> {
+        LenientWalk<Void> walk = StackWalk.visitFramesLenient(unwind, memory, stack.pc(0), stack.fp(0), StackWalk.NO_ENTRY_FP, 100_000, f -> {
             lenient.add(f.pc());
             return ControlFlow.continueWalk();
         });

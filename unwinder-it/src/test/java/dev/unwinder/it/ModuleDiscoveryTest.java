@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unwinder.testkit.ReleasePlugins;
 import java.io.File;
 import java.lang.module.Configuration;
 import java.lang.module.ModuleDescriptor;
@@ -27,8 +28,7 @@ import org.junit.jupiter.api.Test;
  * class directories) are the ones on this test's class path, loaded again in isolation.
  */
 final class ModuleDiscoveryTest {
-    private static final List<String> EXPECTED_PLUGINS =
-            List.of("aarch64", "riscv64", "riscv64-cranelift", "s390x", "x86_64");
+    private static final List<String> EXPECTED_PLUGINS = ReleasePlugins.NAMES;
     private static final String UNWIND = "dev.unwinder.api.Unwind";
 
     /** The shipped modules, by name, and where they are. */

@@ -1,7 +1,6 @@
 package dev.unwinder.it;
 
 import dev.unwinder.api.Unwind;
-import dev.unwinder.arch.aarch64.AArch64Unwind;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -47,7 +46,7 @@ final class ReferenceModel {
     }
 
     private long decode(long returnAddress) {
-        return unwind instanceof AArch64Unwind arm ? arm.stripPointerAuthentication(returnAddress) : returnAddress;
+        return unwind.decodeReturnAddress(returnAddress);
     }
 
     private static boolean above(long a, long b) {
@@ -58,7 +57,7 @@ final class ReferenceModel {
         return unsigned(fp).mod(BigInteger.valueOf(unwind.fpAlignment())).signum() == 0;
     }
 
-    Outcome strict(long pc, long fp, long sentinel) {
+    Outcome strict(long pc, long fp, long entryFp) {
         List<List<Long>> frames = new ArrayList<>();
         if (pc == 0) {
             return new Outcome(frames, "ZERO_PC");
@@ -66,12 +65,12 @@ final class ReferenceModel {
         if (fp == 0) {
             return new Outcome(frames, "ZERO_FP");
         }
-        if (sentinel == 0) {
-            return new Outcome(frames, "ZERO_SENTINEL");
+        if (entryFp == 0) {
+            return new Outcome(frames, "ZERO_ENTRY_FP");
         }
-        while (fp != sentinel) {
-            if (!above(sentinel, fp)) {
-                return new Outcome(frames, "FP_NOT_BELOW_SENTINEL");
+        while (fp != entryFp) {
+            if (!above(entryFp, fp)) {
+                return new Outcome(frames, "FP_NOT_BELOW_ENTRY_FP");
             }
             if (!aligned(fp)) {
                 return new Outcome(frames, "FP_MISALIGNED");
@@ -79,10 +78,10 @@ final class ReferenceModel {
             OptionalLong returnAddress = word(fp, unwind.nextOlderPcFromFpOffset());
             OptionalLong savedFp = word(fp, unwind.nextOlderFpFromFpOffset());
             if (returnAddress.isEmpty() || savedFp.isEmpty()) {
-                return new Outcome(frames, "READ_OUT_OF_BOUNDS");
+                return new Outcome(frames, "OUTSIDE_MEMORY");
             }
             if (!above(savedFp.getAsLong(), fp)) {
-                return new Outcome(frames, "CHAIN_NOT_GROWING");
+                return new Outcome(frames, "FP_NOT_GROWING");
             }
             frames.add(List.of(pc, fp));
             pc = decode(returnAddress.getAsLong());
@@ -126,7 +125,7 @@ final class ReferenceModel {
             return "FP_MISALIGNED";
         }
         if (word(fp, unwind.nextOlderPcFromFpOffset()).isEmpty() || word(fp, unwind.nextOlderFpFromFpOffset()).isEmpty()) {
-            return "FP_OUTSIDE_MEMORY";
+            return "OUTSIDE_MEMORY";
         }
         return null;
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.unwinder.api.Unwind;
 import dev.unwinder.core.Unwinders;
+import dev.unwinder.testkit.ReleasePlugins;
 import org.junit.jupiter.api.Test;
 
 /** Run-time selection with every plugin present. */
@@ -13,7 +14,7 @@ final class UnwindersTest {
 
     @Test
     void availableIsSortedByName() {
-        assertEquals(java.util.List.of("aarch64", "riscv64", "riscv64-cranelift", "s390x", "x86_64"),
+        assertEquals(ReleasePlugins.NAMES,
                 Unwinders.available().stream().map(Unwind::name).toList());
     }
 
@@ -33,8 +34,23 @@ final class UnwindersTest {
     }
 
     @Test
-    void theHostIsThisJvmsArchitecture() {
-        assertEquals("x86_64", Unwinders.host().name(), "these tests run on x86_64 hosts");
+    void theHostIsThisJvmsArchitectureWhereverTheBuildRuns() {
+        String real = System.getProperty("os.arch");
+        try {
+            for (String[] spelling : new String[][] {{"amd64", "x86_64"}, {"x86_64", "x86_64"}, {"aarch64", "aarch64"},
+                    {"s390x", "s390x"}, {"riscv64", "riscv64"}}) {
+                System.setProperty("os.arch", spelling[0]);
+                assertEquals(spelling[1], Unwinders.host().name(), "os.arch " + spelling[0]);
+            }
+            System.setProperty("os.arch", "mips64");
+            IllegalStateException e = assertThrows(IllegalStateException.class, Unwinders::host);
+            assertEquals("no unwinder plugin for this host's architecture \"mips64\" (os.arch \"mips64\") (available:"
+                    + " aarch64 [arm64], riscv64, riscv64-cranelift, s390x, x86_64 [amd64, x86-64]); plugins are the"
+                    + " artifacts dev.unwinder:arch-aarch64, dev.unwinder:arch-riscv64, dev.unwinder:arch-s390x,"
+                    + " dev.unwinder:arch-x86_64", e.getMessage());
+        } finally {
+            System.setProperty("os.arch", real);
+        }
     }
 
     @Test

@@ -24,7 +24,7 @@ import java.nio.ByteOrder;
  *       the return address 112 bytes above fp) gets frames at least that span, rounded up to 16.
  *   <li>Frame 0's fp lies 64 bytes above the lowest address its link words need; frame k+1's fp
  *       is frame k's fp plus frame k's size. Frame k's link holds frame k+1's fp and pc.
- *   <li>Frame N, the entry frame, is the sentinel: its fp ends a strict walk. Its own link holds
+ *   <li>Frame N, the entry frame, is the entry fp: its fp ends a strict walk. Its own link holds
  *       a zero fp and a zero return address, as aarch64's {@code _start} leaves it, so a lenient
  *       walk without an entry fp delivers N + 1 frames and ends there.
  *   <li>pcs come from a second splitmix64 sequence seeded with {@code sizeSeed ^ PC_SEED_XOR}:
@@ -122,15 +122,15 @@ public final class SyntheticStack {
      */
     public record Native(SyntheticStack stack, MemorySegment segment) {
         /**
-         * Returns memory over the native copy: {@link StackMemory#ofNative(long, long)} where the
-         * layout's byte order is the native one, otherwise a segment read in the layout's order.
+         * Returns memory over the native copy: {@link StackMemory#ofNative} where the layout's byte
+         * order is the native one, otherwise a segment read in the layout's order.
          *
          * @return the memory
          */
         public StackMemory memory() {
             ByteOrder order = stack.unwind.byteOrder();
             if (order.equals(ByteOrder.nativeOrder())) {
-                return StackMemory.ofNative(segment.address(), segment.address() + segment.byteSize());
+                return StackMemory.ofNative(segment);
             }
             return StackMemory.ofSegment(segment, segment.address(), order);
         }
@@ -168,9 +168,9 @@ public final class SyntheticStack {
     }
 
     /**
-     * Returns the number of frames a strict walk to {@link #sentinelFp()} visits.
+     * Returns the number of frames a strict walk to {@link #entryFp()} visits.
      *
-     * @return the number of frames a strict walk to {@link #sentinelFp()} visits
+     * @return the number of frames a strict walk to {@link #entryFp()} visits
      */
     public int frameCount() {
         return fps.length - 1;
@@ -215,11 +215,11 @@ public final class SyntheticStack {
     }
 
     /**
-     * Returns the entry frame's fp, the sentinel of a strict walk.
+     * Returns the entry frame's fp, the entry fp of a strict walk.
      *
-     * @return the entry frame's fp, the sentinel of a strict walk
+     * @return the entry frame's fp, the entry fp of a strict walk
      */
-    public long sentinelFp() {
+    public long entryFp() {
         return fps[fps.length - 1];
     }
 

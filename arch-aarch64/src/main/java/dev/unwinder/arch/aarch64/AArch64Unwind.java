@@ -122,10 +122,10 @@ public final class AArch64Unwind implements Unwind {
         return 8;
     }
 
-    /** Reads the saved x30 and strips its pointer-authentication bits. */
+    /** Strips the saved x30's pointer-authentication bits ({@link #stripPointerAuthentication}). */
     @Override
-    public long nextOlderPcFromFp(StackMemory memory, long fp) {
-        return stripPointerAuthentication(memory.readLong(fp, 8));
+    public long decodeReturnAddress(long savedWord) {
+        return stripPointerAuthentication(savedWord);
     }
 
     @Override

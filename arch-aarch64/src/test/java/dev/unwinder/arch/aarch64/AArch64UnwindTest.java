@@ -13,12 +13,16 @@ import dev.unwinder.core.LenientWalk;
 import dev.unwinder.core.StackWalk;
 import dev.unwinder.core.Unwinders;
 import dev.unwinder.core.WalkEnd;
+import dev.unwinder.testkit.PluginConformance;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
 final class AArch64UnwindTest {
     private static final AArch64Unwind ARM = new AArch64Unwind();
@@ -39,7 +43,7 @@ final class AArch64UnwindTest {
     @Test
     void walksFrameRecordsAndStripsSignatures() {
         List<Frame> frames = new ArrayList<>();
-        LenientWalk<Void> walk = StackWalk.visitFramesLenient(ARM, handBuilt(), 0x400e00, BASE + 0x10, 0, 10, frame -> {
+        LenientWalk<Void> walk = StackWalk.visitFramesLenient(ARM, handBuilt(), 0x400e00, BASE + 0x10, StackWalk.NO_ENTRY_FP, 10, frame -> {
             frames.add(frame.snapshot());
             return ControlFlow.continueWalk();
         });
@@ -57,7 +61,7 @@ final class AArch64UnwindTest {
         AArch64Unwind va39 = AArch64Unwind.withVirtualAddressBits(39);
         assertEquals(39, va39.virtualAddressBits());
         assertEquals(0x7f_f7a0_1234L, va39.stripPointerAuthentication(0x0012_34ff_f7a0_1234L));
-        assertEquals(0x400ee8L, va39.nextOlderPcFromFp(handBuilt(), BASE + 0x10));
+        assertEquals(0x400ee8L, va39.decodeReturnAddress(handBuilt().readLong(BASE + 0x10, va39.nextOlderPcFromFpOffset())));
     }
 
     @Test
@@ -91,5 +95,13 @@ final class AArch64UnwindTest {
         assertInstanceOf(AArch64Unwind.class, Unwinders.forArch("arm64"));
         assertEquals("little-endian, 8-byte words; caller's fp at fp+0, return address at fp+8, caller's sp at fp+16;"
                 + " fp aligned to 8; pointer authentication stripped above bit 47", ARM.describeLayout());
+    }
+
+    /** The published conformance checks, run as any plugin outside this repository would run them. */
+    @TestFactory
+    Stream<DynamicTest> passesThePluginConformanceChecks() {
+        return Stream.of(new AArch64Unwind(), AArch64Unwind.withVirtualAddressBits(39))
+                .flatMap(unwind -> PluginConformance.checks(unwind).entrySet().stream())
+                .map(check -> DynamicTest.dynamicTest(check.getKey(), check.getValue()::run));
     }
 }

@@ -10,19 +10,23 @@ import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.core.StackWalk;
 import dev.unwinder.core.Unwinders;
+import dev.unwinder.testkit.PluginConformance;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
 final class Riscv64UnwindTest {
     private static final long BASE = 0x3f_ffff_0000L;
 
-    private static List<Frame> walk(Unwind unwind, StackMemory memory, long pc, long fp, long sentinel) {
+    private static List<Frame> walk(Unwind unwind, StackMemory memory, long pc, long fp, long entryFp) {
         List<Frame> frames = new ArrayList<>();
-        StackWalk.visitFrames(unwind, memory, pc, fp, sentinel, frame -> {
+        StackWalk.visitFrames(unwind, memory, pc, fp, entryFp, frame -> {
             frames.add(frame.snapshot());
             return ControlFlow.continueWalk();
         });
@@ -73,5 +77,13 @@ final class Riscv64UnwindTest {
         assertInstanceOf(Riscv64CraneliftUnwind.class, Unwinders.forArch("riscv64-cranelift"));
         assertEquals("little-endian, 8-byte words; caller's fp at fp-16, return address at fp-8, caller's sp at fp+0;"
                 + " fp aligned to 16", new Riscv64Unwind().describeLayout());
+    }
+
+    /** The published conformance checks, run as any plugin outside this repository would run them. */
+    @TestFactory
+    Stream<DynamicTest> passesThePluginConformanceChecks() {
+        return Stream.of(new Riscv64Unwind(), new Riscv64CraneliftUnwind())
+                .flatMap(unwind -> PluginConformance.checks(unwind).entrySet().stream())
+                .map(check -> DynamicTest.dynamicTest(check.getKey(), check.getValue()::run));
     }
 }

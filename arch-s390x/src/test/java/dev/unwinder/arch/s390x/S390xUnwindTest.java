@@ -11,12 +11,16 @@ import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.UnwindException;
 import dev.unwinder.core.StackWalk;
 import dev.unwinder.core.Unwinders;
+import dev.unwinder.testkit.PluginConformance;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
 final class S390xUnwindTest {
     private static final S390xUnwind S390X = new S390xUnwind();
@@ -72,7 +76,7 @@ final class S390xUnwindTest {
         registers[15] = BASE - 8;
         UnwindException e = assertThrows(UnwindException.class,
                 () -> S390X.startFp(Registers.of(0x1000_600L, registers), handBuilt()));
-        assertEquals(UnwindException.Reason.READ_OUT_OF_BOUNDS, e.reason());
+        assertEquals(UnwindException.Reason.OUTSIDE_MEMORY, e.reason());
         assertEquals(14, S390X.linkRegister().orElseThrow());
         assertEquals(OptionalInt.of(14), S390X.linkRegister());
         assertEquals(15, S390X.stackPointerRegister());
@@ -83,5 +87,13 @@ final class S390xUnwindTest {
         assertInstanceOf(S390xUnwind.class, Unwinders.forArch("s390x"));
         assertEquals("big-endian, 8-byte words; caller's fp at fp+0, return address at fp+112, caller's sp at fp+0;"
                 + " fp aligned to 8", S390X.describeLayout());
+    }
+
+    /** The published conformance checks, run as any plugin outside this repository would run them. */
+    @TestFactory
+    Stream<DynamicTest> passesThePluginConformanceChecks() {
+        return Stream.of(new S390xUnwind())
+                .flatMap(unwind -> PluginConformance.checks(unwind).entrySet().stream())
+                .map(check -> DynamicTest.dynamicTest(check.getKey(), check.getValue()::run));
     }
 }

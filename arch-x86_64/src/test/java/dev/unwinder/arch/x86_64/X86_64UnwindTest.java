@@ -11,12 +11,16 @@ import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.UnwindException;
 import dev.unwinder.core.StackWalk;
 import dev.unwinder.core.Unwinders;
+import dev.unwinder.testkit.PluginConformance;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
 final class X86_64UnwindTest {
     private static final X86_64Unwind X86 = new X86_64Unwind();
@@ -72,5 +76,13 @@ final class X86_64UnwindTest {
         }
         assertEquals("little-endian, 8-byte words; caller's fp at fp+0, return address at fp+8, caller's sp at fp+16;"
                 + " fp aligned to 8", X86.describeLayout());
+    }
+
+    /** The published conformance checks, run as any plugin outside this repository would run them. */
+    @TestFactory
+    Stream<DynamicTest> passesThePluginConformanceChecks() {
+        return Stream.of(new X86_64Unwind())
+                .flatMap(unwind -> PluginConformance.checks(unwind).entrySet().stream())
+                .map(check -> DynamicTest.dynamicTest(check.getKey(), check.getValue()::run));
     }
 }

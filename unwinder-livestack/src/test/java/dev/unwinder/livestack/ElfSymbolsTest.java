@@ -1,4 +1,4 @@
-package dev.unwinder.examples;
+package dev.unwinder.livestack;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

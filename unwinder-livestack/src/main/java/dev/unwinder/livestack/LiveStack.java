@@ -1,4 +1,4 @@
-package dev.unwinder.examples;
+package dev.unwinder.livestack;
 
 import static java.util.Objects.requireNonNull;
 
@@ -65,10 +65,10 @@ import java.util.Optional;
  *
  * <p><b>Native access.</b> This class is the one place in this module that makes restricted
  * {@code java.lang.foreign} calls (loading the library, linking its functions, creating the
- * upcall stub), and {@link StackMemory#ofNative(long, long)} makes one in {@code dev.unwinder.api}.
- * Run with {@code --enable-native-access=ALL-UNNAMED} on the class path, or
- * {@code --enable-native-access=dev.unwinder.examples,dev.unwinder.api} on the module path;
- * without it the JDK prints a warning on first use.
+ * upcall stub, and making the segment over this process's memory that {@link #stackBetween}
+ * cuts the live frames from). Run with {@code --enable-native-access=ALL-UNNAMED} on the class
+ * path, or {@code --enable-native-access=dev.unwinder.livestack} on the module path; without it
+ * the JDK prints a warning on first use.
  */
 public final class LiveStack {
 
@@ -112,7 +112,7 @@ public final class LiveStack {
          *
          * @param innermostPc a pc inside {@code live_bottom}, the innermost native frame
          * @param innermostFp {@code live_bottom}'s fp
-         * @param entryFp the fp of {@code live_descend}, the entry function: the sentinel of a
+         * @param entryFp the fp of {@code live_descend}, the entry function: the entry fp of a
          *     walk of the native frames
          */
         void atBottom(long innermostPc, long innermostFp, long entryFp);
@@ -407,10 +407,10 @@ public final class LiveStack {
     }
 
     /**
-     * Returns the live memory that a walk from {@code innermostFp} to the sentinel
-     * {@code entryFp} reads, and no more: from the lowest link word of the innermost frame to the
-     * entry frame's fp, both shifted by the layout's lowest link offset. On x86_64 that is
-     * {@code [innermostFp, entryFp)}.
+     * Returns the live memory that a walk from {@code innermostFp} to the entry fp
+     * {@code entryFp} reads, and no more: {@link StackMemory#ofLiveFrames} over a segment of this
+     * process's whole address space, which this class makes (a restricted call). On x86_64 that
+     * is {@code [innermostFp, entryFp)}.
      *
      * <p>Use it inside {@link AtBottom#atBottom}, while the frames are live; a walk then reads only
      * this range, whatever it finds in it.
@@ -423,16 +423,15 @@ public final class LiveStack {
      *     {@code entryFp}
      */
     public static StackMemory stackBetween(Unwind unwind, long innermostFp, long entryFp) {
-        requireNonNull(unwind, "unwind");
-        if (innermostFp == 0) {
-            throw new IllegalArgumentException("innermostFp: 0x0 (expected: not 0)");
-        }
-        if (Long.compareUnsigned(innermostFp, entryFp) >= 0) {
-            throw new IllegalArgumentException(String.format(
-                    "innermostFp: 0x%x (expected: below entryFp 0x%x)", innermostFp, entryFp));
-        }
-        long shift = Math.min(0, Math.min(unwind.nextOlderFpFromFpOffset(), unwind.nextOlderPcFromFpOffset()));
-        return StackMemory.ofNative(innermostFp + shift, entryFp + shift);
+        return StackMemory.ofLiveFrames(unwind, ADDRESS_SPACE, innermostFp, entryFp);
+    }
+
+    /** This process's address space below 2^63, at its own addresses, in the global arena: never closed. */
+    private static final MemorySegment ADDRESS_SPACE = addressSpace();
+
+    @SuppressWarnings("restricted")
+    private static MemorySegment addressSpace() {
+        return MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
     }
 
     @SuppressWarnings("restricted")
@@ -483,7 +482,7 @@ public final class LiveStack {
         try (InputStream in = LiveStack.class.getResourceAsStream(LIBRARY_NAME)) {
             if (in == null) {
                 throw new IllegalStateException(LIBRARY_NAME + " was not built: gcc was missing when the"
-                        + " unwinder-examples module was built; install gcc and rebuild, or set -D"
+                        + " unwinder-livestack module was built; install gcc and rebuild, or set -D"
                         + LIBRARY_PROPERTY + "=<path>");
             }
             Path copy = Files.createTempFile("liblivestack", ".so");

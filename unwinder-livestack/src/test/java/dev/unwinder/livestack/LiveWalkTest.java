@@ -1,4 +1,4 @@
-package dev.unwinder.examples;
+package dev.unwinder.livestack;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,7 +34,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code depth + 1}), which calls the Java callback. The walk starts at {@code live_bottom}'s pc
  * and fp, so the upcall stub and the Java frames below it are not part of it. Each step goes from
  * a frame to its caller's saved fp; after level 1, that saved fp is {@code live_descend}'s, the
- * entry fp, which is the sentinel: the walk stops there without delivering the entry frame.
+ * entry fp: the walk stops there without delivering the entry frame.
  * Helper calls made earlier ({@code caller_pc}) have returned and left no frame. So the walk
  * delivers exactly {@code depth + 1} frames: {@code live_bottom} as frame 0, then levels
  * {@code depth}, {@code depth - 1}, ..., 1 as frames 1 to {@code depth}; frame {@code i} is at
@@ -103,13 +103,13 @@ final class LiveWalkTest {
                 return ControlFlow.continueWalk();
             });
             assertEquals(ControlFlow.continueWalk(), flow);
-            // The oldest delivered frame links to the entry frame: its saved fp is the sentinel, and
+            // The oldest delivered frame links to the entry frame: its saved fp is the entry fp, and
             // its return address goes back into live_descend.
             long last = seen.fps[Math.min(seen.frames, seen.fps.length) - 1];
             seen.lastSavedFp = stack.readLong(last, unwind.nextOlderFpFromFpOffset());
-            seen.entryReturnAddress = unwind.nextOlderPcFromFp(stack, last);
-            // Without the sentinel, a lenient walk stops where the declared memory ends: at the entry frame.
-            seen.lenient = StackWalk.visitFramesLenient(unwind, stack, pc, fp, 0, Integer.MAX_VALUE,
+            seen.entryReturnAddress = unwind.decodeReturnAddress(stack.readLong(last, unwind.nextOlderPcFromFpOffset()));
+            // Without the entry fp, a lenient walk stops where the declared memory ends: at the entry frame.
+            seen.lenient = StackWalk.visitFramesLenient(unwind, stack, pc, fp,
                     frame -> ControlFlow.continueWalk());
         });
         assertEquals(depth + 1L, counted, "frames the C code counted below live_descend");
@@ -121,7 +121,7 @@ final class LiveWalkTest {
         assertEquals(seen.innermostPc, seen.pcs[0], "frame 0's pc");
         assertEquals(seen.innermostFp, seen.fps[0], "frame 0's fp");
         assertEquals(seen.entryFp, seen.lastSavedFp, "saved fp of the oldest frame");
-        assertEquals(new LenientWalk<>(WalkEnd.FP_OUTSIDE_MEMORY, depth + 1, seen.entryFp, ControlFlow.continueWalk()),
+        assertEquals(new LenientWalk<>(WalkEnd.OUTSIDE_MEMORY, depth + 1, seen.entryFp, ControlFlow.continueWalk()),
                 seen.lenient);
         NativeFunction entry = live.functionAtLevel(0, depth);
         assertEquals("live_descend", entry.name());
@@ -172,23 +172,23 @@ final class LiveWalkTest {
             assertException(walkFrom(stack, pc, misaligned, entryFp), Reason.FP_MISALIGNED, 0, misaligned,
                     String.format("FP_MISALIGNED at frame 0, address 0x%x: fp 0x%x is not a multiple of %d",
                             misaligned, misaligned, unwind.fpAlignment()));
-            // Aligned and below the sentinel, but below the declared memory: the first read is refused.
+            // Aligned and below the entry fp, but below the declared memory: the first read is refused.
             long below = fp - 4096;
-            assertException(walkFrom(stack, pc, below, entryFp), Reason.READ_OUT_OF_BOUNDS, 0, below + fpOffset,
-                    String.format("READ_OUT_OF_BOUNDS at frame 0, address 0x%x: 8-byte read at 0x%x is outside"
+            assertException(walkFrom(stack, pc, below, entryFp), Reason.OUTSIDE_MEMORY, 0, below + fpOffset,
+                    String.format("OUTSIDE_MEMORY at frame 0, address 0x%x: 8-byte read at 0x%x is outside"
                             + " the stack memory %s", below + fpOffset, below + fpOffset, bounds));
             long far = 0x1000;
-            assertException(walkFrom(stack, pc, far, entryFp), Reason.READ_OUT_OF_BOUNDS, 0, far + fpOffset,
-                    String.format("READ_OUT_OF_BOUNDS at frame 0, address 0x%x: 8-byte read at 0x%x is outside"
+            assertException(walkFrom(stack, pc, far, entryFp), Reason.OUTSIDE_MEMORY, 0, far + fpOffset,
+                    String.format("OUTSIDE_MEMORY at frame 0, address 0x%x: 8-byte read at 0x%x is outside"
                             + " the stack memory %s", far + fpOffset, far + fpOffset, bounds));
             long aboveEntry = entryFp + 16;
-            assertException(walkFrom(stack, pc, aboveEntry, entryFp), Reason.FP_NOT_BELOW_SENTINEL, 0, aboveEntry,
-                    String.format("FP_NOT_BELOW_SENTINEL at frame 0, address 0x%x: fp 0x%x is not below the"
-                            + " sentinel fp 0x%x", aboveEntry, aboveEntry, entryFp));
+            assertException(walkFrom(stack, pc, aboveEntry, entryFp), Reason.FP_NOT_BELOW_ENTRY_FP, 0, aboveEntry,
+                    String.format("FP_NOT_BELOW_ENTRY_FP at frame 0, address 0x%x: fp 0x%x is not below the"
+                            + " entry fp 0x%x", aboveEntry, aboveEntry, entryFp));
             long top = 0xffff_ffff_ffff_fff0L;
-            assertException(walkFrom(stack, pc, top, entryFp), Reason.FP_NOT_BELOW_SENTINEL, 0, top,
-                    String.format("FP_NOT_BELOW_SENTINEL at frame 0, address 0xfffffffffffffff0:"
-                            + " fp 0xfffffffffffffff0 is not below the sentinel fp 0x%x", entryFp));
+            assertException(walkFrom(stack, pc, top, entryFp), Reason.FP_NOT_BELOW_ENTRY_FP, 0, top,
+                    String.format("FP_NOT_BELOW_ENTRY_FP at frame 0, address 0xfffffffffffffff0:"
+                            + " fp 0xfffffffffffffff0 is not below the entry fp 0x%x", entryFp));
             assertException(walkFrom(stack, pc, 0, entryFp), Reason.ZERO_FP, 0, 0,
                     "ZERO_FP at frame 0, address 0x0: the initial fp is 0");
         }));
@@ -233,8 +233,8 @@ final class LiveWalkTest {
             UnwindException descending = assertThrows(UnwindException.class,
                     () -> StackWalk.visitFrames(unwind, copied, pc, fp, entryFp, collect(delivered)));
             assertEquals(liveFrames.subList(0, 3), delivered);
-            assertException(descending, Reason.CHAIN_NOT_GROWING, 3, fp3 - 16, String.format(
-                    "CHAIN_NOT_GROWING at frame 3, address 0x%x: saved fp 0x%x is not above fp 0x%x",
+            assertException(descending, Reason.FP_NOT_GROWING, 3, fp3 - 16, String.format(
+                    "FP_NOT_GROWING at frame 3, address 0x%x: saved fp 0x%x is not above fp 0x%x",
                     fp3 - 16, fp3 - 16, fp3));
 
             // The same slot pointing past the entry frame: frames 0 to 3 are delivered, frame 4's fp is rejected.
@@ -244,8 +244,8 @@ final class LiveWalkTest {
             UnwindException escaping = assertThrows(UnwindException.class,
                     () -> StackWalk.visitFrames(unwind, copied, pc, fp, entryFp, collect(delivered)));
             assertEquals(liveFrames.subList(0, 4), delivered);
-            assertException(escaping, Reason.FP_NOT_BELOW_SENTINEL, 4, pastEntry, String.format(
-                    "FP_NOT_BELOW_SENTINEL at frame 4, address 0x%x: fp 0x%x is not below the sentinel fp 0x%x",
+            assertException(escaping, Reason.FP_NOT_BELOW_ENTRY_FP, 4, pastEntry, String.format(
+                    "FP_NOT_BELOW_ENTRY_FP at frame 4, address 0x%x: fp 0x%x is not below the entry fp 0x%x",
                     pastEntry, pastEntry, entryFp));
         }));
         assertTrue(called[0], "callback called");

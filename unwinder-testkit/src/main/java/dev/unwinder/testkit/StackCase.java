@@ -1,8 +1,7 @@
-package dev.unwinder.it;
+package dev.unwinder.testkit;
 
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
-import dev.unwinder.testkit.SyntheticStack;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -15,15 +14,17 @@ final class StackCase implements AutoCloseable {
 
     /** Where a stack lives. */
     enum Placement {
-        HEAP_BELOW_2_63(0x7ffd_0000_0000L),
-        HEAP_STRADDLING_2_63(0x7fff_ffff_ffff_f000L),
-        HEAP_ABOVE_2_63(0xffff_ff00_0000_0000L),
-        NATIVE(0);
+        HEAP_BELOW_2_63(0x7ffd_0000_0000L, "heap below 2^63"),
+        HEAP_STRADDLING_2_63(0x7fff_ffff_ffff_f000L, "heap across 2^63"),
+        HEAP_ABOVE_2_63(0xffff_ff00_0000_0000L, "heap above 2^63"),
+        NATIVE(0, "native");
 
         final long base;
+        final String description;
 
-        Placement(long base) {
+        Placement(long base, String description) {
             this.base = base;
+            this.description = description;
         }
     }
 
@@ -63,7 +64,7 @@ final class StackCase implements AutoCloseable {
         Unwind unwind = stack.unwind();
         MemorySegment part = segment.asSlice(0, size);
         if (arena != null && unwind.byteOrder().equals(java.nio.ByteOrder.nativeOrder())) {
-            return StackMemory.ofNative(part.address(), part.address() + size);
+            return StackMemory.ofNative(part);
         }
         return StackMemory.ofSegment(part, stack.baseAddress(), unwind.byteOrder());
     }

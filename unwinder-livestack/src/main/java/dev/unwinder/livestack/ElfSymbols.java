@@ -1,4 +1,4 @@
-package dev.unwinder.examples;
+package dev.unwinder.livestack;
 
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package dev.unwinder.examples;
+package dev.unwinder.livestack;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -10,16 +10,18 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import org.junit.jupiter.api.Assumptions;
 
-/** The live library for tests, and threads with room for deep descents. */
-final class LiveFixtures {
+/** The live library for tests, and threads with room for deep descents: test support, with JUnit's assumptions. */
+public final class LiveFixtures {
     private LiveFixtures() {}
 
     /**
      * Returns the library this module's build compiled. Without it, the test fails when gcc is on
      * the PATH (the build script must then have built it) or when {@code CI=true}, and is skipped
      * otherwise, with the reason.
+     *
+     * @return the loaded library
      */
-    static LiveStack liveStack() {
+    public static LiveStack liveStack() {
         if (!LiveStack.isLibraryAvailable()) {
             String why = LiveStack.LIBRARY_NAME + " was not built";
             if (gccOnPath()) {
@@ -46,8 +48,16 @@ final class LiveFixtures {
         return false;
     }
 
-    /** Runs {@code task} on a new thread with a stack of {@code stackSize} bytes and returns its result. */
-    static <T> T onThreadWithStack(long stackSize, Callable<T> task) throws Exception {
+    /**
+     * Runs {@code task} on a new thread with a stack of {@code stackSize} bytes and returns its result.
+     *
+     * @param stackSize the new thread's stack size in bytes
+     * @param task what to run on it
+     * @param <T> the result's type
+     * @return the task's result
+     * @throws Exception what the task threw
+     */
+    public static <T> T onThreadWithStack(long stackSize, Callable<T> task) throws Exception {
         FutureTask<T> future = new FutureTask<>(task);
         Thread thread = new Thread(null, future, "live-stack-" + stackSize, stackSize);
         thread.start();

@@ -4,9 +4,11 @@
  * {@link dev.unwinder.api.FrameVisitor}s and {@link dev.unwinder.api.UnwindException} a walk
  * works with. It has no dependencies beyond {@code java.base}.
  *
- * <p>It makes no restricted {@code java.lang.foreign} call and needs no native access:
- * {@link dev.unwinder.api.StackMemory#ofNative} reads native memory only through a segment that
- * the caller made.
+ * <p>{@link dev.unwinder.api.StackMemory#ofNative} reads native memory only inside a segment that
+ * the caller made; the caller's module needs native access to make one over memory it did not
+ * allocate. Granting this module native access too ({@code --enable-native-access=dev.unwinder.api})
+ * hands nobody new reach: it lets reads of global-scope segments take the absolute-address path;
+ * without it this module makes no restricted call.
  */
 module dev.unwinder.api {
     exports dev.unwinder.api;

@@ -27,6 +27,12 @@ final class NativeSegments {
         return MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
     }
 
+    /** A global-scope segment over the same memory as {@code segment}, as embedders make one over a thread's stack. */
+    @SuppressWarnings("restricted")
+    static MemorySegment globalView(MemorySegment segment) {
+        return MemorySegment.ofAddress(segment.address()).reinterpret(segment.byteSize());
+    }
+
     /** The symbols of a shared library, loaded for the life of the JVM. */
     @SuppressWarnings("restricted")
     static SymbolLookup library(Path file) {

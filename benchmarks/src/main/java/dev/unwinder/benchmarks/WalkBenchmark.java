@@ -118,11 +118,13 @@ public abstract class WalkBenchmark {
             case "native" -> {
                 SyntheticStack.Native inNative = SyntheticStack.inNativeMemory(unwind, n, SyntheticStack.SIZE_SEED, arena);
                 stack = inNative.stack();
-                stackMemory = inNative.memory();
-                // StackMemory.ofNative over the arena's segment, which the baseline reads at absolute
-                // addresses (chaseAbsolute), its tightest native loop; a foreign-order stack is
-                // StackMemory.ofSegment over the same segment.
                 absolute = unwind.byteOrder().equals(ByteOrder.nativeOrder());
+                // A native-order stack is read as live frames are, through a global-scope view of
+                // the arena's memory (StackMemory.ofNative's absolute-address path; the baseline's
+                // chaseAbsolute reads the same way). A foreign-order stack is StackMemory.ofSegment
+                // over the arena's segment.
+                stackMemory = absolute ? StackMemory.ofNative(NativeSegments.globalView(inNative.segment()))
+                        : inNative.memory();
                 nativeSegment = inNative.segment();
                 floorBytes = nativeSegment;
             }

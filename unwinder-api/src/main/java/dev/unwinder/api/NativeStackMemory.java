@@ -5,28 +5,36 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Native memory, {@link StackMemory#ofNative}, read through the caller's segment in the native
- * byte order after this memory's own bounds check, which the segment's then repeats. The own
- * check comes first so that a read outside the memory is an {@link UnwindException} without an
- * exception to catch and convert, and so that C2 can see the segment's check is implied by it.
+ * Native memory of a caller's global-scope segment, {@link StackMemory#ofNative}, read at its
+ * absolute addresses through one constant segment over the address space after this memory's own
+ * bounds check. A walk's loop then keeps two values for its reads (the base and the last word's
+ * offset) instead of the segment's address, size and lifetime, which leaves C2 room to keep the
+ * fp chain in general registers. A global-scope segment is never closed, so no lifetime check is
+ * lost; any other native segment is read through itself ({@link SegmentStackMemory}).
  */
 final class NativeStackMemory implements StackMemory {
-    // A static final layout: C2 folds a read through it into one load.
+    // Static finals: C2 folds the segment and the layout, and the segment's own bounds check
+    // becomes a compare with a constant.
+    private static final MemorySegment ADDRESS_SPACE = NativeAccess.ADDRESS_SPACE;
     private static final ValueLayout.OfLong NATIVE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.nativeOrder());
 
-    private final MemorySegment segment;
     private final long base;
     private final long size;
     /** The offset from base of the last word, size - 8; at least 0. */
     private final long lastWord;
 
-    /** Returns whether a segment can be read this way: it holds at least one word. */
+    /**
+     * Tells whether a native segment can be read this way: this module has native access, the
+     * segment is of the global scope (never closed), holds a word, and lies below 2^63.
+     */
     static boolean fits(MemorySegment segment) {
-        return segment.byteSize() >= 8;
+        long base = segment.address();
+        long size = segment.byteSize();
+        return ADDRESS_SPACE != null && segment.scope().equals(MemorySegment.NULL.scope())
+                && size >= 8 && base >= 0 && size <= Long.MAX_VALUE - base;
     }
 
     NativeStackMemory(MemorySegment segment) {
-        this.segment = segment;
         this.base = segment.address();
         this.size = segment.byteSize();
         this.lastWord = size - 8;
@@ -49,11 +57,10 @@ final class NativeStackMemory implements StackMemory {
 
     @Override
     public long readLong(long address) {
-        long offset = address - base;
-        if (Long.compareUnsigned(offset, lastWord) > 0) {
+        if (Long.compareUnsigned(address - base, lastWord) > 0) {
             throw SegmentStackMemory.outOfBounds(address, base, size);
         }
-        return segment.get(NATIVE, offset);
+        return ADDRESS_SPACE.get(NATIVE, address);
     }
 
     @Override

@@ -2,10 +2,15 @@ package dev.unwinder.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unwinder.testkit.ReleasePlugins;
 import java.io.File;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.reflect.InvocationTargetException;
 import java.lang.module.Configuration;
 import java.lang.module.ModuleDescriptor;
 import java.lang.module.ModuleFinder;
@@ -142,5 +147,43 @@ final class ModuleDiscoveryTest {
                 assertEquals(apiOnly, requires, name);
             }
         });
+    }
+
+    /**
+     * The API module in a layer of its own, with and without native access: without, it makes no
+     * restricted call and reads a global-scope segment through the segment; with, at absolute
+     * addresses. Both read the same word, and refuse the same read outside the segment.
+     */
+    @Test
+    @SuppressWarnings("restricted")
+    void nativeMemoryNeedsNoNativeAccessInTheApiAndTakesTheFastPathWithIt() throws Exception {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment allocated = arena.allocate(64, 16);
+            allocated.set(ValueLayout.JAVA_LONG, 8, 0x1234_5678_9abc_def0L);
+            MemorySegment global = globalView(allocated);
+            for (boolean access : new boolean[] {false, true}) {
+                Configuration configuration = ModuleLayer.boot().configuration()
+                        .resolve(ModuleFinder.of(SHIPPED.get("dev.unwinder.api")), ModuleFinder.of(), Set.of("dev.unwinder.api"));
+                ModuleLayer.Controller controller = ModuleLayer.defineModulesWithOneLoader(configuration,
+                        List.of(ModuleLayer.boot()), ClassLoader.getPlatformClassLoader());
+                Module api = controller.layer().findModule("dev.unwinder.api").orElseThrow();
+                if (access) {
+                    controller.enableNativeAccess(api);
+                }
+                Class<?> stackMemory = api.getClassLoader().loadClass("dev.unwinder.api.StackMemory");
+                Object memory = stackMemory.getMethod("ofNative", MemorySegment.class).invoke(null, global);
+                assertEquals(access ? "NativeStackMemory" : "SegmentStackMemory", memory.getClass().getSimpleName());
+                assertEquals(0x1234_5678_9abc_def0L,
+                        stackMemory.getMethod("readLong", long.class).invoke(memory, global.address() + 8));
+                InvocationTargetException outside = assertThrows(InvocationTargetException.class,
+                        () -> stackMemory.getMethod("readLong", long.class).invoke(memory, global.address() + 60));
+                assertEquals("dev.unwinder.api.UnwindException", outside.getCause().getClass().getName());
+            }
+        }
+    }
+
+    @SuppressWarnings("restricted")
+    private static MemorySegment globalView(MemorySegment segment) {
+        return MemorySegment.ofAddress(segment.address()).reinterpret(segment.byteSize());
     }
 }

@@ -48,7 +48,7 @@ static inline __attribute__((always_inline)) uint64_t strip(uint64_t pc, uint64_
  * first failed check, -1 - the index of the frame that failed it.
  */
 static inline __attribute__((always_inline)) int64_t walk(const unsigned char *bytes, uint64_t base,
-        uint64_t pc0, uint64_t fp0, uint64_t entryFp, const struct floor_layout *layout, int64_t walks, int big) {
+        uint64_t pc0, uint64_t fp0, uint64_t entry_fp, const struct floor_layout *layout, int64_t walks, int big) {
     const uintptr_t origin = (uintptr_t)bytes - base; /* origin + address is that address's byte */
     const int64_t fp_offset = layout->fp_offset;
     const int64_t pc_offset = layout->pc_offset;
@@ -59,8 +59,8 @@ static inline __attribute__((always_inline)) int64_t walk(const unsigned char *b
         uint64_t pc = pc0;
         uint64_t fp = fp0;
         int64_t frames = 0;
-        while (fp != entryFp) {
-            if (fp > entryFp || (fp & align_mask) != 0) {
+        while (fp != entry_fp) {
+            if (fp > entry_fp || (fp & align_mask) != 0) {
                 return -1 - frames;
             }
             uint64_t next_fp = load((const unsigned char *)(origin + fp + fp_offset), big);
@@ -80,12 +80,12 @@ static inline __attribute__((always_inline)) int64_t walk(const unsigned char *b
 
 /* The walk over little-endian words. */
 BENCH_API int64_t bench_floor_walk_le(const unsigned char *bytes, uint64_t base, uint64_t pc, uint64_t fp,
-        uint64_t entryFp, const struct floor_layout *layout, int64_t walks) {
-    return walk(bytes, base, pc, fp, entryFp, layout, walks, 0);
+        uint64_t entry_fp, const struct floor_layout *layout, int64_t walks) {
+    return walk(bytes, base, pc, fp, entry_fp, layout, walks, 0);
 }
 
 /* The walk over big-endian words. */
 BENCH_API int64_t bench_floor_walk_be(const unsigned char *bytes, uint64_t base, uint64_t pc, uint64_t fp,
-        uint64_t entryFp, const struct floor_layout *layout, int64_t walks) {
-    return walk(bytes, base, pc, fp, entryFp, layout, walks, 1);
+        uint64_t entry_fp, const struct floor_layout *layout, int64_t walks) {
+    return walk(bytes, base, pc, fp, entry_fp, layout, walks, 1);
 }

@@ -113,7 +113,8 @@ public final class Gate {
      * Runs the gate or the full suite.
      *
      * @param args {@code gate} or {@code full}, optionally followed by {@code --results DIR},
-     *     {@code --arch NAME[,NAME...]} (the full run's plugins; the gate's are fixed) and
+     *     {@code --arch NAME[,NAME...]} (the full run's plugins, without the live benchmark, which
+     *     walks the host's stack; the gate's plugins are fixed) and
      *     {@code --repeats K}
      * @throws RunnerException if JMH fails
      * @throws IOException if the results cannot be written
@@ -141,7 +142,8 @@ public final class Gate {
         Path jmhJson = results.resolve(mode + "-" + stamp + ".json");
 
         ChainedOptionsBuilder options = options(jmhJson)
-                .include(WalkBenchmark.class.getPackageName() + (gate ? "\\.WalkN(16|1024)\\." : "\\.(WalkN|LiveBenchmark)"));
+                .include(WalkBenchmark.class.getPackageName()
+                        + (gate ? "\\.WalkN(16|1024)\\." : arches != null ? "\\.WalkN" : "\\.(WalkN|LiveBenchmark)"));
         if (gate) {
             gateRunLengths(options.param("arch", "x86_64", "s390x")).forks(1);
         } else {

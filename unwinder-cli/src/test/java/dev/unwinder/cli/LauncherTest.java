@@ -112,9 +112,9 @@ final class LauncherTest {
         String target = root.resolve("unwinder-cli/target").toString();
         assertEquals(new Result(0, "jdk-25 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto --module-path "
                 + target + "/unwinder-cli.jar:" + target + "/lib --module dev.unwinder.cli/dev.unwinder.cli.Main"
-                + " arches\n", "unwinder: building the command first, once: (cd '" + root + "' && mvn -B -q -pl"
-                + " unwinder-cli -am package -DskipTests)\nmaven says hello\n"), result);
-        assertEquals(root + " -B -q -pl unwinder-cli -am package -DskipTests\n",
+                + " arches\n", "unwinder: building the command first, once: (cd '" + root + "' && mvn -B -q"
+                + " -Dstyle.color=never -pl unwinder-cli -am package -DskipTests)\nmaven says hello\n"), result);
+        assertEquals(root + " -B -q -Dstyle.color=never -pl unwinder-cli -am package -DskipTests\n",
                 Files.readString(dir.resolve("mvn.log")));
     }
 
@@ -126,7 +126,8 @@ final class LauncherTest {
         Path maven = fakeMaven(false);
         Result result = launch(root, Map.of("JAVA_HOME", jdk.toString(), "PATH", maven + ":/usr/bin:/bin"), "arches");
         assertEquals(new Result(2, "", "unwinder: building the command first, once: (cd '" + root + "' && mvn -B -q"
-                + " -pl unwinder-cli -am package -DskipTests)\nmaven says hello\nunwinder: building the command failed"
+                + " -Dstyle.color=never -pl unwinder-cli -am package -DskipTests)\nmaven says hello\nunwinder: building"
+                + " the command failed"
                 + " (see Maven's output above); build it with: (cd '" + root + "' && mvn -B verify)\n"), result);
     }
 

@@ -50,9 +50,10 @@ public sealed interface StackMemory permits ByteArrayStackMemory, SegmentStackMe
      * <p>A segment over memory that this process did not allocate through an arena, such as a
      * thread's stack, is made with {@link MemorySegment#reinterpret(long)}, which is restricted in
      * the sense of {@code java.lang.foreign}: the caller's module needs native access, and with it
-     * makes the promise that the memory is mapped. This library makes no restricted call itself
-     * and reads only inside the segment it is given. {@link #ofLiveFrames} cuts the part a live
-     * walk needs out of a larger segment, such as one over the thread's whole stack.
+     * makes the promise that the memory is mapped. This library reads only inside the segment it
+     * is given, and makes no restricted call unless it has native access itself (below).
+     * {@link #ofLiveFrames} cuts the part a live walk needs out of a larger segment, such as one
+     * over the thread's whole stack.
      *
      * <p>The segment's lifetime holds: once its arena is closed, reads throw
      * {@link IllegalStateException}, as the segment's own reads do, and never touch the freed

@@ -234,35 +234,28 @@ public final class PluginConformance {
     }
 
     private static void misaligned(Unwind unwind, Placement placement) {
-        withCase(unwind, FRAMES, placement, c -> {
-            SyntheticStack s = c.stack;
-            long misaligned = s.fp(K + 1) + unwind.fpAlignment() / 2;
-            List<Frame> delivered = new ArrayList<>();
-            UnwindException e = strictFailure(c.put(s.savedFpAddress(K), misaligned), c.memory(), delivered);
-            expectFailure(e, Reason.FP_MISALIGNED, K + 1, misaligned);
-            expectFramesOfTheStack(s, delivered, K + 1);
-        });
+        withCase(unwind, FRAMES, placement, c -> savedFpFails(c, c.stack.fp(K + 1) + unwind.fpAlignment() / 2,
+                Reason.FP_MISALIGNED, K + 1));
     }
 
     private static void pastEntry(Unwind unwind, Placement placement) {
-        withCase(unwind, FRAMES, placement, c -> {
-            SyntheticStack s = c.stack;
-            long past = s.entryFp() + 16;
-            List<Frame> delivered = new ArrayList<>();
-            UnwindException e = strictFailure(c.put(s.savedFpAddress(K), past), c.memory(), delivered);
-            expectFailure(e, Reason.FP_NOT_BELOW_ENTRY_FP, K + 1, past);
-            expectFramesOfTheStack(s, delivered, K + 1);
-        });
+        withCase(unwind, FRAMES, placement, c -> savedFpFails(c, c.stack.entryFp() + 16,
+                Reason.FP_NOT_BELOW_ENTRY_FP, K + 1));
     }
 
     private static void cycle(Unwind unwind, Placement placement) {
-        withCase(unwind, FRAMES, placement, c -> {
-            SyntheticStack s = c.stack;
-            List<Frame> delivered = new ArrayList<>();
-            UnwindException e = strictFailure(c.put(s.savedFpAddress(K), s.fp(1)), c.memory(), delivered);
-            expectFailure(e, Reason.FP_NOT_GROWING, K, s.fp(1));
-            expectFramesOfTheStack(s, delivered, K);
-        });
+        withCase(unwind, FRAMES, placement, c -> savedFpFails(c, c.stack.fp(1), Reason.FP_NOT_GROWING, K));
+    }
+
+    /**
+     * Writes {@code savedFp} into frame K's link and checks that the strict walk fails with
+     * {@code reason} at frame {@code index}, at that value, after delivering exactly the frames before.
+     */
+    private static void savedFpFails(StackCase c, long savedFp, Reason reason, int index) {
+        List<Frame> delivered = new ArrayList<>();
+        UnwindException e = strictFailure(c.put(c.stack.savedFpAddress(K), savedFp), c.memory(), delivered);
+        expectFailure(e, reason, index, savedFp);
+        expectFramesOfTheStack(c.stack, delivered, index);
     }
 
     private static void truncated(Unwind unwind, Placement placement) {

@@ -6,6 +6,7 @@
  */
 module dev.unwinder.cli {
     requires dev.unwinder.core;
+    requires dev.unwinder.elf;
     requires info.picocli;
 
     // picocli fills the commands' annotated fields reflectively.

@@ -1,5 +1,6 @@
 package dev.unwinder.cli;
 
+import dev.unwinder.elf.SymbolTable;
 import dev.unwinder.api.ControlFlow;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;

@@ -53,7 +53,7 @@ final class Cli implements Runnable {
             return BAD_INPUT;
         });
         commandLine.setExecutionExceptionHandler((e, command, parseResult) -> {
-            if (e instanceof BadInputException) {
+            if (e instanceof BadInputException || e instanceof dev.unwinder.elf.ElfException) {
                 err.println("unwinder: " + oneLine(e.getMessage()));
                 return BAD_INPUT;
             }

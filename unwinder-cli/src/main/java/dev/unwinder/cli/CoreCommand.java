@@ -1,5 +1,10 @@
 package dev.unwinder.cli;
 
+import dev.unwinder.elf.ElfException;
+import dev.unwinder.elf.ElfFile;
+import dev.unwinder.elf.CoreFile;
+import dev.unwinder.elf.SymbolTable;
+import dev.unwinder.elf.Machine;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.api.UnwindException;
@@ -33,7 +38,7 @@ final class CoreCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
-    public Integer call() throws BadInputException {
+    public Integer call() throws BadInputException, ElfException {
         options.check();
         try (Arena arena = Arena.ofConfined()) {
             ElfFile coreElf = ElfFile.open(core, arena);
@@ -55,7 +60,7 @@ final class CoreCommand implements Callable<Integer> {
      * @return one backtrace per thread, in the order of the core's notes
      * @throws BadInputException if the core or an executable is malformed or does not fit the other
      */
-    static List<Backtrace> backtraces(ElfFile coreElf, List<ElfFile> exes, int maxFrames) throws BadInputException {
+    static List<Backtrace> backtraces(ElfFile coreElf, List<ElfFile> exes, int maxFrames) throws BadInputException, ElfException {
         CoreFile coreFile = CoreFile.read(coreElf);
         Unwind unwind = plugin(coreFile.machine().arch, coreElf.name());
         Symbolizer symbolizer = new Symbolizer(symbolTables(coreFile, exes));
@@ -67,7 +72,7 @@ final class CoreCommand implements Callable<Integer> {
     }
 
     private static Backtrace walk(CoreFile coreFile, CoreFile.CoreThread thread, Unwind unwind, Symbolizer symbolizer,
-                                  int maxFrames) throws BadInputException {
+                                  int maxFrames) throws BadInputException, ElfException {
         Machine machine = coreFile.machine();
         String who = "thread " + thread.tid();
         long sp = thread.register(unwind.stackPointerRegister());
@@ -128,7 +133,7 @@ final class CoreCommand implements Callable<Integer> {
                 machine.registerName(unwind.linkRegister().getAsInt()));
     }
 
-    private static List<SymbolTable> symbolTables(CoreFile coreFile, List<ElfFile> exes) throws BadInputException {
+    private static List<SymbolTable> symbolTables(CoreFile coreFile, List<ElfFile> exes) throws BadInputException, ElfException {
         List<SymbolTable> tables = new ArrayList<>();
         for (ElfFile exe : exes) {
             if (exe.type() != ElfFile.ET_EXEC && exe.type() != ElfFile.ET_DYN) {
@@ -148,7 +153,7 @@ final class CoreCommand implements Callable<Integer> {
     }
 
     /** The plugin for an architecture, or a bad-input error naming the file that asked for it. */
-    static Unwind plugin(String arch, String file) throws BadInputException {
+    static Unwind plugin(String arch, String file) throws BadInputException, ElfException {
         try {
             return Unwinders.forArch(arch);
         } catch (IllegalArgumentException e) {

@@ -1,5 +1,6 @@
 package dev.unwinder.cli;
 
+import dev.unwinder.elf.SymbolTable;
 import java.util.List;
 
 /**

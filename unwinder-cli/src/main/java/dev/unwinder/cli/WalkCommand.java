@@ -1,5 +1,9 @@
 package dev.unwinder.cli;
 
+import dev.unwinder.elf.ElfException;
+import dev.unwinder.elf.ElfFile;
+import dev.unwinder.elf.SymbolTable;
+import dev.unwinder.elf.Machine;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.api.UnwindException;
@@ -54,7 +58,7 @@ final class WalkCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
-    public Integer call() throws BadInputException {
+    public Integer call() throws BadInputException, ElfException {
         options.check();
         Unwind unwind;
         try {
@@ -91,7 +95,7 @@ final class WalkCommand implements Callable<Integer> {
     }
 
     /** A first fp whose link words are not in the capture is a wrong --fp or --base, not a walk's end. */
-    private void requireLinksInside(Unwind unwind, StackMemory memory) throws BadInputException {
+    private void requireLinksInside(Unwind unwind, StackMemory memory) throws BadInputException, ElfException {
         try {
             memory.readLong(fp, unwind.nextOlderFpFromFpOffset());
             memory.readLong(fp, unwind.nextOlderPcFromFpOffset());
@@ -103,7 +107,7 @@ final class WalkCommand implements Callable<Integer> {
         }
     }
 
-    private List<SymbolTable> symbolTables(Unwind unwind, Arena arena) throws BadInputException {
+    private List<SymbolTable> symbolTables(Unwind unwind, Arena arena) throws BadInputException, ElfException {
         List<SymbolTable> tables = new ArrayList<>();
         for (Path path : options.executables) {
             ElfFile exe = ElfFile.open(path, arena);

@@ -1,5 +1,6 @@
 package dev.unwinder.cli;
 
+import dev.unwinder.elf.ElfFile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,5 +1,7 @@
 package dev.unwinder.cli;
 
+import dev.unwinder.elf.SymbolTable;
+import dev.unwinder.elf.ElfFile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 

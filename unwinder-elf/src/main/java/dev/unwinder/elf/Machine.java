@@ -1,4 +1,4 @@
-package dev.unwinder.cli;
+package dev.unwinder.elf;
 
 import java.nio.ByteOrder;
 
@@ -17,25 +17,32 @@ import java.nio.ByteOrder;
  * <li>s390x: PSW mask, PSW address, r0 to r15, then access registers (18 words are used)
  * </ul>
  */
-enum Machine {
+public enum Machine {
+    /** AMD64. */
     X86_64(62, "x86_64", ByteOrder.LITTLE_ENDIAN, 27),
+    /** 64-bit Arm. */
     AARCH64(183, "aarch64", ByteOrder.LITTLE_ENDIAN, 34),
+    /** 64-bit RISC-V. */
     RISCV64(243, "riscv64", ByteOrder.LITTLE_ENDIAN, 32),
+    /** IBM Z, big-endian. */
     S390X(22, "s390x", ByteOrder.BIG_ENDIAN, 18);
 
     /** Where pr_reg starts in struct elf_prstatus. */
-    static final int PR_REG_OFFSET = 112;
+    public static final int PR_REG_OFFSET = 112;
     /** Where pr_pid starts in struct elf_prstatus. */
-    static final int PR_PID_OFFSET = 32;
+    public static final int PR_PID_OFFSET = 32;
 
     /** x86_64 DWARF numbers 0 to 16 (rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8 to r15, rip) as pr_reg word indices. */
     private static final int[] X86_64_DWARF_TO_PR_REG = {10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16};
 
-    final int code;
-    final String arch;
-    final ByteOrder byteOrder;
-    /** How many leading words of pr_reg this reader uses. */
-    final int registerWords;
+    /** e_machine. */
+    public final int code;
+    /** The plugin name of its frame layout. */
+    public final String arch;
+    /** Its byte order. */
+    public final ByteOrder byteOrder;
+    /** How many leading words of {@code pr_reg} this module reads. */
+    public final int registerWords;
 
     Machine(int code, String arch, ByteOrder byteOrder, int registerWords) {
         this.code = code;
@@ -44,8 +51,13 @@ enum Machine {
         this.registerWords = registerWords;
     }
 
-    /** The machine of an e_machine value, or null if the command does not know it. */
-    static Machine of(int code) {
+    /**
+     * The machine of an {@code e_machine} value.
+     *
+     * @param code an {@code e_machine}
+     * @return its machine, or null if this module does not know it
+     */
+    public static Machine of(int code) {
         for (Machine machine : values()) {
             if (machine.code == code) {
                 return machine;
@@ -54,8 +66,12 @@ enum Machine {
         return null;
     }
 
-    /** The values that {@link #of} knows, for messages: "62 (x86_64), 183 (aarch64), ...". */
-    static String known() {
+    /**
+     * The values that {@link #of} knows, for messages.
+     *
+     * @return a list such as {@code "62 (x86_64), 183 (aarch64), ..."}
+     */
+    public static String known() {
         StringBuilder text = new StringBuilder();
         for (Machine machine : values()) {
             if (!text.isEmpty()) {
@@ -66,8 +82,13 @@ enum Machine {
         return text.toString();
     }
 
-    /** The pc, from the words of pr_reg. */
-    long pc(long[] prReg) {
+    /**
+     * The pc, from the words of {@code pr_reg}.
+     *
+     * @param prReg the first {@link #registerWords} words of {@code pr_reg}
+     * @return the pc
+     */
+    public long pc(long[] prReg) {
         return switch (this) {
             case X86_64 -> prReg[16];
             case AARCH64 -> prReg[32];
@@ -76,8 +97,13 @@ enum Machine {
         };
     }
 
-    /** The general registers by DWARF number, from the words of pr_reg. */
-    long[] dwarfRegisters(long[] prReg) {
+    /**
+     * The general registers by DWARF number, from the words of {@code pr_reg}.
+     *
+     * @param prReg the first {@link #registerWords} words of {@code pr_reg}
+     * @return a new array, indexed by DWARF register number
+     */
+    public long[] dwarfRegisters(long[] prReg) {
         return switch (this) {
             case X86_64 -> {
                 long[] dwarf = new long[X86_64_DWARF_TO_PR_REG.length];
@@ -97,8 +123,13 @@ enum Machine {
         };
     }
 
-    /** A register's conventional name, for text output. */
-    String registerName(int dwarf) {
+    /**
+     * A register's conventional name, for text output.
+     *
+     * @param dwarf a DWARF register number
+     * @return its name, such as {@code "rbp"} or {@code "x30"}
+     */
+    public String registerName(int dwarf) {
         return switch (this) {
             case X86_64 -> switch (dwarf) {
                 case 6 -> "rbp";

@@ -5,9 +5,9 @@ import dev.unwinder.core.Unwinders;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code unwinder arches}: lists the architecture plugins found and their frame layouts. */
 @Command(name = "arches", description = "Lists the available architecture plugins and their frame layouts.")

@@ -1,6 +1,5 @@
 package dev.unwinder.cli;
 
-import dev.unwinder.elf.SymbolTable;
 import dev.unwinder.api.ControlFlow;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
@@ -40,19 +39,28 @@ record Backtrace(OptionalInt tid, String arch, String header, List<FrameLine> fr
      * @param index 0 for the innermost frame
      * @param pc the frame's pc
      * @param fp the frame's fp
-     * @param symbol the function, or null if unknown
+     * @param where the module and function that hold the pc
      */
-    record FrameLine(int index, long pc, long fp, SymbolTable.Symbol symbol) {}
+    record FrameLine(int index, long pc, long fp, Symbolizer.Location where) {
+        /** "name+offset", or "??" where no symbol covers the pc. */
+        String function() {
+            return where.symbol() == null ? "??" : where.symbol() + "+" + where.symbolOffset();
+        }
+    }
 
     /** Walks leniently, as a native stack without an entry fp: every frame whose own pc and fp are good. */
     static Backtrace lenient(OptionalInt tid, String header, Unwind unwind, StackMemory memory, long pc, long fp,
                              int maxFrames, Symbolizer symbolizer) {
         List<FrameLine> frames = new ArrayList<>();
         LenientWalk<Void> walk = StackWalk.visitFramesLenient(unwind, memory, pc, fp, StackWalk.NO_ENTRY_FP, maxFrames, frame -> {
-            frames.add(new FrameLine(frame.index(), frame.pc(), frame.fp(), symbolizer.symbolize(frame.index(), frame.pc())));
+            frames.add(new FrameLine(frame.index(), frame.pc(), frame.fp(), symbolizer.locate(frame.index(), frame.pc())));
             return ControlFlow.continueWalk();
         });
         String detail = describe(walk, frames, unwind, memory, fp, maxFrames);
+        if (frames.isEmpty() && pc != 0 && maxFrames > 0) {
+            // The thread is at pc even when its fp leads nowhere: its first frame is still known.
+            frames.add(new FrameLine(0, pc, fp, symbolizer.locate(0, pc)));
+        }
         return new Backtrace(tid, unwind.name(), header, List.copyOf(frames), token(walk.end().name()), detail, false, null);
     }
 
@@ -62,7 +70,7 @@ record Backtrace(OptionalInt tid, String arch, String header, List<FrameLine> fr
         List<FrameLine> frames = new ArrayList<>();
         try {
             StackWalk.visitFrames(unwind, memory, pc, fp, entryFp, frame -> {
-                frames.add(new FrameLine(frame.index(), frame.pc(), frame.fp(), symbolizer.symbolize(frame.index(), frame.pc())));
+                frames.add(new FrameLine(frame.index(), frame.pc(), frame.fp(), symbolizer.locate(frame.index(), frame.pc())));
                 return ControlFlow.continueWalk();
             });
         } catch (UnwindException e) {

@@ -1,8 +1,8 @@
 package dev.unwinder.cli;
 
 import java.io.PrintWriter;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The {@code unwinder} command line: parses the arguments, runs a subcommand, and turns every

@@ -1,14 +1,15 @@
 package dev.unwinder.cli;
 
-import dev.unwinder.elf.ElfException;
-import dev.unwinder.elf.ElfFile;
-import dev.unwinder.elf.CoreFile;
-import dev.unwinder.elf.SymbolTable;
-import dev.unwinder.elf.Machine;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.api.UnwindException;
 import dev.unwinder.core.Unwinders;
+import dev.unwinder.elf.CoreFile;
+import dev.unwinder.elf.CoreModules;
+import dev.unwinder.elf.ElfException;
+import dev.unwinder.elf.ElfFile;
+import dev.unwinder.elf.Machine;
+import dev.unwinder.elf.SymbolFiles;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,15 +18,17 @@ import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code unwinder core CORE [--exe ELF]... [--format text|json]}: walks every thread of a core file. */
+/** {@code unwinder core CORE [--exe ELF]... [--sysroot DIR] [--format text|json]}: walks every thread of a core file. */
 @Command(
         name = "core",
         description = "Walks the frame-pointer chain of every thread of a Linux ELF core file (64-bit, either byte"
-                + " order) in the lenient mode, within the PT_LOAD segment that holds the thread's sp.")
+                + " order) in the lenient mode, within the PT_LOAD segment that holds the thread's sp, and names each"
+                + " frame's function and file from the modules of the process: the files of the core's NT_FILE note, or"
+                + " the dynamic loader's list in its memory, and the vDSO.")
 final class CoreCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "CORE", description = "The core file.")
@@ -42,62 +45,68 @@ final class CoreCommand implements Callable<Integer> {
         options.check();
         try (Arena arena = Arena.ofConfined()) {
             ElfFile coreElf = ElfFile.open(core, arena);
-            List<ElfFile> exes = new ArrayList<>();
-            for (Path path : options.executables) {
-                exes.add(ElfFile.open(path, arena));
-            }
-            options.format.print(backtraces(coreElf, exes, options.maxFrames), spec.commandLine().getOut());
+            options.format.print(report(coreElf, options.symbolFiles(arena), options.maxFrames),
+                    spec.commandLine().getOut());
         }
         return Cli.OK;
     }
 
     /**
-     * Walks every thread of a core.
+     * Walks every thread of a core and names its frames.
      *
      * @param coreElf the core file
-     * @param exes the executables whose symbols name the pcs
+     * @param files where the process's files are, and how to read their symbols
      * @param maxFrames the most frames per thread
-     * @return one backtrace per thread, in the order of the core's notes
-     * @throws BadInputException if the core or an executable is malformed or does not fit the other
+     * @return one backtrace per thread, in the order of the core's notes, and the modules
+     * @throws BadInputException if the core's plugin is missing
+     * @throws ElfException if the core is malformed
      */
-    static List<Backtrace> backtraces(ElfFile coreElf, List<ElfFile> exes, int maxFrames) throws BadInputException, ElfException {
+    static OutputFormat.Report report(ElfFile coreElf, SymbolFiles files, int maxFrames)
+            throws BadInputException, ElfException {
         CoreFile coreFile = CoreFile.read(coreElf);
         Unwind unwind = plugin(coreFile.machine().arch, coreElf.name());
-        Symbolizer symbolizer = new Symbolizer(symbolTables(coreFile, exes));
+        for (Path path : files.givenFiles()) {
+            requireFileOf(coreFile, path);
+        }
+        CoreModules modules = CoreModules.find(coreFile, files);
+        Symbolizer symbolizer = new Symbolizer(modules.modules());
         List<Backtrace> backtraces = new ArrayList<>();
         for (CoreFile.CoreThread thread : coreFile.threads()) {
             backtraces.add(walk(coreFile, thread, unwind, symbolizer, maxFrames));
         }
-        return backtraces;
+        return new OutputFormat.Report(backtraces, modules.modules().modules(), modules.problems());
     }
 
     private static Backtrace walk(CoreFile coreFile, CoreFile.CoreThread thread, Unwind unwind, Symbolizer symbolizer,
-                                  int maxFrames) throws BadInputException, ElfException {
+                                  int maxFrames) {
         Machine machine = coreFile.machine();
-        String who = "thread " + thread.tid();
         long sp = thread.register(unwind.stackPointerRegister());
-        StackMemory stack = coreFile.memoryHolding(sp, who + ": sp");
-        coreFile.requireMapped(thread.pc(), who + ": pc");
-        long fp;
-        try {
-            fp = unwind.startFp(thread.registers(), stack);
-        } catch (UnwindException e) {
-            throw coreFile.elf().bad(who + ": the first fp cannot be read: " + e.getMessage());
-        }
-        if (fp != 0) {
-            coreFile.requireMapped(fp, who + ": fp");
-        }
         StringBuilder header = new StringBuilder(String.format("Thread %d (%s): pc 0x%x, sp 0x%x", thread.tid(),
                 unwind.name(), thread.pc(), sp));
         if (unwind.linkRegister().isPresent()) {
             int lr = unwind.linkRegister().getAsInt();
             long value = thread.register(lr);
             // A return address, named as the frames above the first are.
-            SymbolTable.Symbol symbol = symbolizer.symbolize(1, value);
+            Symbolizer.Location where = symbolizer.locate(1, value);
             header.append(String.format(", %s 0x%x", machine.registerName(lr), value));
-            if (symbol != null) {
-                header.append(" (").append(symbol.name()).append('+').append(symbol.offset()).append(')');
+            if (where.symbol() != null) {
+                header.append(" (").append(where.symbol()).append('+').append(where.symbolOffset()).append(')');
             }
+        }
+        StackMemory stack = coreFile.segmentMemory(sp);
+        if (stack == null) {
+            String why = coreFile.isMapped(sp)
+                    ? String.format("sp 0x%x is in a segment whose bytes the core does not hold", sp)
+                    : String.format("sp 0x%x is outside every PT_LOAD segment of the core", sp);
+            header.append("; no stack: ").append(why);
+            return firstFrameOnly(thread, unwind, header.toString(), 0, why, symbolizer, maxFrames);
+        }
+        long fp;
+        try {
+            fp = unwind.startFp(thread.registers(), stack);
+        } catch (UnwindException e) {
+            String why = "the first fp cannot be read: " + e.getMessage();
+            return firstFrameOnly(thread, unwind, header + "; " + why, 0, why, symbolizer, maxFrames);
         }
         header.append(String.format(", fp 0x%x; stack segment [0x%x, 0x%x)", fp, stack.baseAddress(),
                 stack.baseAddress() + stack.size()));
@@ -105,6 +114,29 @@ final class CoreCommand implements Callable<Integer> {
                 fp, maxFrames, symbolizer);
         String hint = leafHint(backtrace, thread, machine, unwind, symbolizer);
         return hint == null ? backtrace : backtrace.withNote(hint);
+    }
+
+    /** A file given with --exe must be an executable or shared object of the core's machine. */
+    private static void requireFileOf(CoreFile coreFile, Path path) throws ElfException {
+        try (Arena arena = Arena.ofConfined()) {
+            ElfFile exe = ElfFile.open(path, arena);
+            if (exe.type() != ElfFile.ET_EXEC && exe.type() != ElfFile.ET_DYN) {
+                throw exe.bad("not an executable: its e_type is " + ElfFile.typeName(exe.type())
+                        + " (expected: ET_EXEC or ET_DYN)");
+            }
+            if (exe.machine() != coreFile.elf().machine()) {
+                throw exe.bad("an executable for e_machine " + exe.machine() + ", but the core " + coreFile.elf().name()
+                        + " is for " + coreFile.elf().machine() + " (" + coreFile.machine().arch + ")");
+            }
+        }
+    }
+
+    /** A thread whose stack cannot be walked: the frame its pc gives, and why the walk ends there. */
+    private static Backtrace firstFrameOnly(CoreFile.CoreThread thread, Unwind unwind, String header, long fp, String why,
+                                            Symbolizer symbolizer, int maxFrames) {
+        List<Backtrace.FrameLine> frames = thread.pc() == 0 || maxFrames == 0 ? List.of()
+                : List.of(new Backtrace.FrameLine(0, thread.pc(), fp, symbolizer.locate(0, thread.pc())));
+        return new Backtrace(OptionalInt.of(thread.tid()), unwind.name(), header, frames, "outside-memory", why, false, null);
     }
 
     /**
@@ -119,9 +151,9 @@ final class CoreCommand implements Callable<Integer> {
             return null;
         }
         long lr = thread.register(unwind.linkRegister().getAsInt());
-        SymbolTable.Symbol caller = symbolizer.symbolize(1, lr);
-        SymbolTable.Symbol innermost = backtrace.frames().getFirst().symbol();
-        if (lr == 0 || caller == null || innermost == null || caller.name().equals(innermost.name())) {
+        Symbolizer.Location caller = symbolizer.locate(1, lr);
+        Symbolizer.Location innermost = backtrace.frames().getFirst().where();
+        if (lr == 0 || caller.symbol() == null || innermost.symbol() == null || caller.symbol().equals(innermost.symbol())) {
             return null;
         }
         if (backtrace.frames().size() > 1 && backtrace.frames().get(1).pc() == lr) {
@@ -129,27 +161,8 @@ final class CoreCommand implements Callable<Integer> {
         }
         return String.format("Note: if %s is a leaf function that saved no return address, its caller is %s+%d"
                         + " at 0x%x, from the link register %s; the frame-pointer chain skips that frame",
-                innermost.name(), caller.name(), caller.offset(), lr,
+                innermost.symbol(), caller.symbol(), caller.symbolOffset(), lr,
                 machine.registerName(unwind.linkRegister().getAsInt()));
-    }
-
-    private static List<SymbolTable> symbolTables(CoreFile coreFile, List<ElfFile> exes) throws BadInputException, ElfException {
-        List<SymbolTable> tables = new ArrayList<>();
-        for (ElfFile exe : exes) {
-            if (exe.type() != ElfFile.ET_EXEC && exe.type() != ElfFile.ET_DYN) {
-                throw exe.bad("not an executable: its e_type is " + ElfFile.typeName(exe.type())
-                        + " (expected: ET_EXEC or ET_DYN)");
-            }
-            if (exe.machine() != coreFile.elf().machine()) {
-                throw exe.bad("an executable for e_machine " + exe.machine() + ", but the core " + coreFile.elf().name()
-                        + " is for " + coreFile.elf().machine() + " (" + coreFile.machine().arch + ")");
-            }
-            long bias = exe.type() == ElfFile.ET_DYN && coreFile.entryPoint().isPresent()
-                    ? coreFile.entryPoint().getAsLong() - exe.entry()
-                    : 0;
-            tables.add(SymbolTable.read(exe, bias));
-        }
-        return tables;
     }
 
     /** The plugin for an architecture, or a bad-input error naming the file that asked for it. */

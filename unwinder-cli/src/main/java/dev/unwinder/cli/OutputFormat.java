@@ -1,16 +1,23 @@
 package dev.unwinder.cli;
 
+import dev.unwinder.elf.Module;
 import java.io.PrintWriter;
 import java.util.List;
+import java.util.Locale;
 
 /** How the command prints its backtraces: {@code --format text} or {@code --format json}. */
 enum OutputFormat {
-    /** Like a debugger's backtrace: a line per thread, a line per frame, a line on how the walk ended. */
+    /**
+     * Like a debugger's backtrace: a line per thread, a line per frame
+     * ({@code #3   0x00007f2a1c04572a in __libc_start_call_main+122 (libc.so.6+0x2772a)  fp 0x...}),
+     * a line on how the walk ended; then a line per module whose symbols could not be used, and
+     * per problem met finding the modules.
+     */
     TEXT {
         @Override
-        void print(List<Backtrace> backtraces, PrintWriter out) {
+        void print(Report report, PrintWriter out) {
             boolean first = true;
-            for (Backtrace backtrace : backtraces) {
+            for (Backtrace backtrace : report.backtraces()) {
                 if (!first) {
                     out.println();
                 }
@@ -19,9 +26,12 @@ enum OutputFormat {
                     out.println(backtrace.header());
                 }
                 for (Backtrace.FrameLine frame : backtrace.frames()) {
-                    String where = frame.symbol() == null ? "??"
-                            : frame.symbol().name() + "+" + frame.symbol().offset();
-                    out.printf("#%-3d 0x%016x in %-32s fp 0x%016x%n", frame.index(), frame.pc(), where, frame.fp());
+                    String where = frame.function();
+                    if (frame.where().module() != null) {
+                        where += String.format(" (%s+0x%x)", frame.where().module().name(),
+                                frame.where().moduleOffset(frame.pc()));
+                    }
+                    out.printf("#%-3d 0x%016x in %-48s  fp 0x%016x%n", frame.index(), frame.pc(), where, frame.fp());
                 }
                 out.printf("%s after %d frame%s: %s (%s)%n", backtrace.failed() ? "Walk failed" : "Walk ended",
                         backtrace.frames().size(), backtrace.frames().size() == 1 ? "" : "s", backtrace.endDetail(),
@@ -30,18 +40,41 @@ enum OutputFormat {
                     out.println(backtrace.note());
                 }
             }
+            boolean headed = false;
+            for (Module module : report.modules()) {
+                if (module.symbolState() != Module.Symbols.LOADED || module.problem() != null) {
+                    if (!headed) {
+                        out.println();
+                        headed = true;
+                    }
+                    out.printf("Module %s: symbols %s%s%n", module.path(),
+                            module.symbolState().name().toLowerCase(Locale.ROOT),
+                            module.problem() == null ? "" : " (" + module.problem() + ")");
+                }
+            }
+            for (String problem : report.problems()) {
+                if (!headed) {
+                    out.println();
+                    headed = true;
+                }
+                out.println("Note: " + problem);
+            }
         }
     },
 
     /**
      * {@code {"threads":[{"tid":N,"arch":"...","end":"...","frames":[{"pc":"0x...","fp":"0x...",
-     * "symbol":"...","offset":N}]}]}}; {@code symbol} and {@code offset} are left out when unknown,
-     * {@code tid} for a raw capture.
+     * "symbol":"...","offset":N,"module":"/path","module_offset":"0x..."}]}],"modules":[{"path":"...",
+     * "base":"0x...","end":"0x...","build_id":"...","debug_file":"...","symbols":"loaded"}],
+     * "problems":["..."]}}; {@code symbol} and {@code offset} are left out when no symbol covers the
+     * pc, {@code module} and {@code module_offset} when no module holds it, {@code tid} for a raw
+     * capture; {@code build_id} and {@code debug_file} are null when unknown.
      */
     JSON {
         @Override
-        void print(List<Backtrace> backtraces, PrintWriter out) {
+        void print(Report report, PrintWriter out) {
             StringBuilder json = new StringBuilder("{\"threads\":[");
+            List<Backtrace> backtraces = report.backtraces();
             for (int t = 0; t < backtraces.size(); t++) {
                 Backtrace backtrace = backtraces.get(t);
                 json.append(t == 0 ? "{" : ",{");
@@ -54,17 +87,47 @@ enum OutputFormat {
                 for (int f = 0; f < backtrace.frames().size(); f++) {
                     Backtrace.FrameLine frame = backtrace.frames().get(f);
                     json.append(f == 0 ? "{" : ",{")
-                            .append("\"pc\":\"0x").append(Long.toHexString(frame.pc()))
-                            .append("\",\"fp\":\"0x").append(Long.toHexString(frame.fp())).append('"');
-                    if (frame.symbol() != null) {
-                        json.append(",\"symbol\":").append(string(frame.symbol().name()))
-                                .append(",\"offset\":").append(Long.toUnsignedString(frame.symbol().offset()));
+                            .append("\"pc\":").append(hex(frame.pc()))
+                            .append(",\"fp\":").append(hex(frame.fp()));
+                    Symbolizer.Location where = frame.where();
+                    if (where.symbol() != null) {
+                        json.append(",\"symbol\":").append(string(where.symbol()))
+                                .append(",\"offset\":").append(Long.toUnsignedString(where.symbolOffset()));
+                    }
+                    if (where.module() != null) {
+                        json.append(",\"module\":").append(string(where.module().path()))
+                                .append(",\"module_offset\":").append(hex(where.moduleOffset(frame.pc())));
                     }
                     json.append('}');
                 }
                 json.append("]}");
             }
+            json.append("],\"modules\":[");
+            List<Module> modules = report.modules();
+            for (int m = 0; m < modules.size(); m++) {
+                Module module = modules.get(m);
+                json.append(m == 0 ? "{" : ",{")
+                        .append("\"path\":").append(string(module.path()))
+                        .append(",\"base\":").append(hex(module.base()))
+                        .append(",\"end\":").append(hex(module.end()))
+                        .append(",\"build_id\":").append(module.buildIdHex() == null ? "null" : string(module.buildIdHex()))
+                        .append(",\"debug_file\":")
+                        .append(module.debugFile() == null ? "null" : string(module.debugFile().toString()))
+                        .append(",\"symbols\":").append(string(module.symbolState().name().toLowerCase(Locale.ROOT)));
+                if (module.problem() != null) {
+                    json.append(",\"problem\":").append(string(module.problem()));
+                }
+                json.append('}');
+            }
+            json.append("],\"problems\":[");
+            for (int p = 0; p < report.problems().size(); p++) {
+                json.append(p == 0 ? "" : ",").append(string(report.problems().get(p)));
+            }
             out.println(json.append("]}"));
+        }
+
+        private static String hex(long value) {
+            return "\"0x" + Long.toHexString(value) + "\"";
         }
 
         private static String string(String value) {
@@ -90,5 +153,14 @@ enum OutputFormat {
         }
     };
 
-    abstract void print(List<Backtrace> backtraces, PrintWriter out);
+    /**
+     * What one run of the command prints.
+     *
+     * @param backtraces one per thread, or one for a capture
+     * @param modules the modules that named the pcs, by address
+     * @param problems what went wrong finding the modules, one line each
+     */
+    record Report(List<Backtrace> backtraces, List<Module> modules, List<String> problems) {}
+
+    abstract void print(Report report, PrintWriter out);
 }

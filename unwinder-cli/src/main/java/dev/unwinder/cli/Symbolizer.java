@@ -1,33 +1,55 @@
 package dev.unwinder.cli;
 
+import dev.unwinder.elf.Module;
+import dev.unwinder.elf.ModuleMap;
 import dev.unwinder.elf.SymbolTable;
-import java.util.List;
 
 /**
- * Names the pcs of a walk from the symbol tables of the executables given with {@code --exe}, the
- * first table that knows an address winning.
+ * Names the pcs of a walk: the module that holds each one, and the function that covers it in
+ * that module's symbols.
  *
  * <p>Every frame's pc but the first is a return address, the instruction after a call, which may
  * already belong to the next function when the call was the last instruction of a function that
- * never returns; so, as gdb does, the function is looked up at {@code pc - 1} for those frames. The
- * offset printed is still that of the pc itself.
+ * never returns; so, as gdb does, the module and function are looked up at {@code pc - 1} for
+ * those frames. The offsets printed are still those of the pc itself.
  */
 final class Symbolizer {
-    private final List<SymbolTable> tables;
+    private final ModuleMap modules;
 
-    Symbolizer(List<SymbolTable> tables) {
-        this.tables = List.copyOf(tables);
+    Symbolizer(ModuleMap modules) {
+        this.modules = modules;
     }
 
-    /** The function of frame {@code index}'s {@code pc}, or null if no table knows it. */
-    SymbolTable.Symbol symbolize(int index, long pc) {
-        long lookupAddress = index == 0 ? pc : pc - 1;
-        for (SymbolTable table : tables) {
-            SymbolTable.Symbol symbol = table.lookup(lookupAddress);
-            if (symbol != null) {
-                return new SymbolTable.Symbol(symbol.name(), symbol.offset() + (pc - lookupAddress));
-            }
+    /**
+     * Where a frame's pc is.
+     *
+     * @param module the module that holds it, or null
+     * @param symbol the function that covers it, or null
+     * @param symbolOffset the pc's offset from the function's start
+     */
+    record Location(Module module, String symbol, long symbolOffset) {
+        /** The pc's offset from the module's base. */
+        long moduleOffset(long pc) {
+            return pc - module.base();
         }
-        return null;
+    }
+
+    /** The module and function of frame {@code index}'s {@code pc}; both parts null if no module holds it. */
+    Location locate(int index, long pc) {
+        long lookupAddress = index == 0 ? pc : pc - 1;
+        Module module = modules.find(lookupAddress);
+        if (module == null) {
+            return new Location(null, null, 0);
+        }
+        SymbolTable symbols = module.symbols();
+        int symbol = symbols.lookup(lookupAddress);
+        if (symbol < 0) {
+            return new Location(module, null, 0);
+        }
+        return new Location(module, symbols.name(symbol), pc - symbols.start(symbol));
+    }
+
+    ModuleMap modules() {
+        return modules;
     }
 }

@@ -1,13 +1,15 @@
 package dev.unwinder.cli;
 
-import dev.unwinder.elf.ElfException;
-import dev.unwinder.elf.ElfFile;
-import dev.unwinder.elf.SymbolTable;
-import dev.unwinder.elf.Machine;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.api.UnwindException;
 import dev.unwinder.core.Unwinders;
+import dev.unwinder.elf.ElfException;
+import dev.unwinder.elf.ElfFile;
+import dev.unwinder.elf.Machine;
+import dev.unwinder.elf.Module;
+import dev.unwinder.elf.ModuleMap;
+import dev.unwinder.elf.SymbolFiles;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -17,9 +19,9 @@ import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code unwinder walk --arch NAME --memory FILE --base ADDR --pc ADDR --fp ADDR [--entry-fp FP]}: walks a raw stack capture. */
 @Command(
@@ -82,14 +84,15 @@ final class WalkCommand implements Callable<Integer> {
             if (fp != 0) {
                 requireLinksInside(unwind, memory);
             }
-            Symbolizer symbolizer = new Symbolizer(symbolTables(unwind, arena));
+            Symbolizer symbolizer = new Symbolizer(modules(unwind, arena));
             String header = String.format("Capture %s (%s): pc 0x%x, fp 0x%x; memory [0x%x, 0x%x)%s", memoryFile,
                     unwind.name(), pc, fp, memory.baseAddress(), memory.baseAddress() + memory.size(),
                     entryFp == null ? "" : String.format("; entry fp 0x%x", entryFp));
             Backtrace backtrace = entryFp == null
                     ? Backtrace.lenient(OptionalInt.empty(), header, unwind, memory, pc, fp, options.maxFrames, symbolizer)
                     : Backtrace.strict(header, unwind, memory, pc, fp, entryFp, symbolizer);
-            options.format.print(List.of(backtrace), spec.commandLine().getOut());
+            options.format.print(new OutputFormat.Report(List.of(backtrace), symbolizer.modules().modules(), List.of()),
+                    spec.commandLine().getOut());
             return backtrace.failed() ? Cli.WALK_FAILED : Cli.OK;
         }
     }
@@ -107,8 +110,10 @@ final class WalkCommand implements Callable<Integer> {
         }
     }
 
-    private List<SymbolTable> symbolTables(Unwind unwind, Arena arena) throws BadInputException, ElfException {
-        List<SymbolTable> tables = new ArrayList<>();
+    /** The --exe files as modules at their link-time addresses: a capture says nothing of where they were loaded. */
+    private ModuleMap modules(Unwind unwind, Arena arena) throws ElfException {
+        SymbolFiles files = options.symbolFiles(arena);
+        List<Module> modules = new ArrayList<>();
         for (Path path : options.executables) {
             ElfFile exe = ElfFile.open(path, arena);
             if (exe.type() != ElfFile.ET_EXEC && exe.type() != ElfFile.ET_DYN) {
@@ -119,8 +124,24 @@ final class WalkCommand implements Callable<Integer> {
             if (machine == null || !unwind.name().startsWith(machine.arch)) {
                 throw exe.bad("an executable for e_machine " + exe.machine() + ", not for --arch " + unwind.name());
             }
-            tables.add(SymbolTable.read(exe, 0));
+            long low = -1;
+            long high = 0;
+            for (ElfFile.ProgramHeader header : exe.programHeaders()) {
+                if (header.type() == ElfFile.PT_LOAD) {
+                    low = low == -1 || Long.compareUnsigned(header.vaddr(), low) < 0 ? header.vaddr() : low;
+                    long end = header.vaddr() + header.memorySize();
+                    high = Long.compareUnsigned(end, high) > 0 ? end : high;
+                }
+            }
+            if (low == -1) {
+                throw exe.bad("has no PT_LOAD segment, so no code to name");
+            }
+            Module module = files.load(path.toString(), exe, path, low, high, SymbolFiles.Placement.bias(0), null);
+            if (module.symbols().size() == 0) {
+                throw exe.bad("has no function symbols (.symtab or .dynsym) to name functions with");
+            }
+            modules.add(module);
         }
-        return tables;
+        return ModuleMap.of(modules);
     }
 }

@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unwinder.fixtures.StackFixture.TruthFrame;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
 
@@ -14,9 +16,10 @@ import org.junit.jupiter.params.provider.FieldSource;
 final class CoreCommandTest {
     private static final List<String> ARCHES = Fixtures.CORE_ARCHES;
     private static final Pattern TEXT_FRAME =
-            Pattern.compile("#(\\d+) +0x([0-9a-f]{16}) in (\\S+?)\\+(\\d+) +fp 0x([0-9a-f]{16})");
+            Pattern.compile("#(\\d+) +0x([0-9a-f]{16}) in (\\S+?)\\+(\\d+) \\(prog\\+0x[0-9a-f]+\\) +fp 0x([0-9a-f]{16})");
     private static final Pattern JSON_FRAME =
-            Pattern.compile("\\{\"pc\":\"0x([0-9a-f]+)\",\"fp\":\"0x([0-9a-f]+)\",\"symbol\":\"([^\"]+)\",\"offset\":(\\d+)}");
+            Pattern.compile("\\{\"pc\":\"0x([0-9a-f]+)\",\"fp\":\"0x([0-9a-f]+)\",\"symbol\":\"([^\"]+)\",\"offset\":(\\d+)"
+                    + ",\"module\":\"[^\"]*/prog\",\"module_offset\":\"0x[0-9a-f]+\"}");
 
     @ParameterizedTest
     @FieldSource("ARCHES")
@@ -48,7 +51,7 @@ final class CoreCommandTest {
         assertEquals(0, run.status(), run.err());
         String json = run.out().strip();
         Matcher head = Pattern.compile("\\{\"threads\":\\[\\{\"tid\":(\\d+),\"arch\":\"" + arch
-                + "\",\"end\":\"([a-z-]+)\",\"frames\":\\[(.*)]}]}").matcher(json);
+                + "\",\"end\":\"([a-z-]+)\",\"frames\":\\[(.*)]}],\"modules\":\\[\\{\"path\":\"[^\"]*prog\",.*]}").matcher(json);
         assertTrue(head.matches(), json);
         String expectedEnd = arch.equals("aarch64") ? "zero-fp" : "fp-not-growing";
         assertEquals(expectedEnd, head.group(2));
@@ -75,12 +78,12 @@ final class CoreCommandTest {
 
     @ParameterizedTest
     @FieldSource("ARCHES")
-    void withoutAnExecutableFramesHaveNoSymbol(String arch) {
-        Fixtures.Run run = Fixtures.run("core", Fixtures.core(arch), "--format", "json");
+    void withoutAnExecutableFramesHaveNoSymbol(String arch, @TempDir Path emptySysroot) {
+        Fixtures.Run run = Fixtures.run("core", Fixtures.core(arch), "--sysroot", emptySysroot, "--format", "json");
         assertEquals(0, run.status(), run.err());
         assertTrue(run.out().contains("\"frames\":[{\"pc\":\"0x"), run.out());
-        assertTrue(!run.out().contains("symbol") && !run.out().contains("offset"), run.out());
-        Fixtures.Run text = Fixtures.run("core", Fixtures.core(arch));
+        assertTrue(!run.out().contains("\"symbol\":") && !run.out().contains("\"offset\":"), run.out());
+        Fixtures.Run text = Fixtures.run("core", Fixtures.core(arch), "--sysroot", emptySysroot);
         List<String> frames = text.outLines().stream().filter(line -> line.startsWith("#")).toList();
         assertEquals(Fixtures.truth(arch).getLast().fp(),
                 Long.parseUnsignedLong(frames.get(Fixtures.truth(arch).size() - 1).replaceAll(".*fp 0x", ""), 16));

@@ -1,15 +1,20 @@
 package dev.unwinder.cli;
 
-import dev.unwinder.elf.ElfFile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unwinder.elf.Demangler;
+import dev.unwinder.elf.ElfException;
+import dev.unwinder.elf.ElfFile;
+import dev.unwinder.elf.SymbolFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -121,18 +126,41 @@ final class CoreReaderFuzzTest {
 
     /** Runs the whole of {@code unwinder core} but the printing; the only failure allowed is bad input. */
     private static void readAndWalk(byte[] core, byte[] exe) {
-        try {
+        Path exeFile = null;
+        try (Arena arena = Arena.ofConfined()) {
             ElfFile coreElf = ElfFile.of("fuzzed.core", MemorySegment.ofArray(core));
-            List<ElfFile> exes = exe == null ? List.of() : List.of(ElfFile.of("fuzzed.prog", MemorySegment.ofArray(exe)));
-            List<Backtrace> backtraces = CoreCommand.backtraces(coreElf, exes, 64);
-            assertTrue(!backtraces.isEmpty());
-            for (Backtrace backtrace : backtraces) {
+            List<Path> given = List.of();
+            if (exe != null) {
+                exeFile = Files.createTempFile("fuzzed", ".prog");
+                Files.write(exeFile, exe);
+                given = List.of(exeFile);
+            }
+            SymbolFiles files = SymbolFiles.of(arena, Files.createTempDirectory("empty-sysroot"), List.of(), given,
+                    Demangler.none());
+            OutputFormat.Report report = CoreCommand.report(coreElf, files, 64);
+            assertTrue(!report.backtraces().isEmpty());
+            for (Backtrace backtrace : report.backtraces()) {
                 assertTrue(backtrace.frames().size() <= 64);
             }
-        } catch (BadInputException e) {
+            for (String problem : report.problems()) {
+                assertEquals(-1, problem.indexOf('\n'), problem);
+            }
+            // Printing touches every name and module: it must not fail either.
+            OutputFormat.JSON.print(report, new java.io.PrintWriter(java.io.Writer.nullWriter()));
+        } catch (BadInputException | ElfException e) {
             String message = e.getMessage();
-            assertTrue(message.startsWith("fuzzed.core: ") || message.startsWith("fuzzed.prog: "), message);
+            assertTrue(message.startsWith("fuzzed.core: ") || message.startsWith(exeFile + ": "), message);
             assertEquals(-1, message.indexOf('\n'), message);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (exeFile != null) {
+                try {
+                    Files.deleteIfExists(exeFile);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
         }
     }
 

@@ -1,8 +1,8 @@
 package dev.unwinder.cli;
 
 import dev.unwinder.fixtures.CoreFixture;
-import dev.unwinder.fixtures.StackFixture;
 import dev.unwinder.fixtures.StackFixture.TruthFrame;
+import dev.unwinder.fixtures.StackFixture;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -35,7 +35,7 @@ final class GdbComparisonTest {
     private static final List<String> ARCHES = Fixtures.CORE_ARCHES;
     /** "#1  0x0000000000401ddb in f4 (x=0) at ..." or, for a frame 0 at the start of a line, "#0  endpoint (x=0) at ...". */
     private static final Pattern GDB_FRAME = Pattern.compile("#(\\d+)\\s+(?:0x([0-9a-f]+) in )?(\\S+) \\(.*");
-    private static final Pattern OUR_FRAME = Pattern.compile("#(\\d+) +0x([0-9a-f]{16}) in (\\S+?)(?:\\+\\d+)? +fp 0x[0-9a-f]+");
+    private static final Pattern OUR_FRAME = Pattern.compile("#(\\d+) +0x([0-9a-f]{16}) in (\\S+?)(?:\\+\\d+)?(?: \\([^)]+\\))? +fp 0x[0-9a-f]+");
     private static final Pattern LINK_REGISTER = Pattern.compile(".*, (?:x30|r14) 0x([0-9a-f]+).*");
 
     private record Frame(int index, long pc, String function) {}

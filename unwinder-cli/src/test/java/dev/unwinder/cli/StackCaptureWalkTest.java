@@ -45,7 +45,7 @@ final class StackCaptureWalkTest {
         List<String> frames = jsonFrames(capture);
         List<String> belowMain = frames.subList(0, frames.size() - 1);
         assertEquals("{\"threads\":[{\"arch\":\"" + capture.arch() + "\",\"end\":\"entry-fp-reached\",\"frames\":["
-                + String.join(",", belowMain) + "]}]}", run.out().strip());
+                + String.join(",", belowMain) + "]}],\"modules\":[],\"problems\":[]}", run.out().strip());
     }
 
     @ParameterizedTest

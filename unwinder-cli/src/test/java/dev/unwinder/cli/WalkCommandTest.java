@@ -64,11 +64,15 @@ final class WalkCommandTest {
             expected.append(i == 1 ? "" : ",").append("{\"pc\":\"").append(Fixtures.hex(frame.pc()))
                     .append("\",\"fp\":\"").append(Fixtures.hex(frame.fp())).append("\",\"symbol\":\"")
                     .append(frame.function()).append("\",\"offset\":");
-            // The offset is the pc's distance from the function's start; check it through the text output below.
-            expected.append("OFFSET}");
+            // The offsets are the pc's distance from the function's start and from the module's base; the text
+            // output is checked below.
+            expected.append("OFFSET,\"module\":\"").append(Fixtures.program(arch)).append("\",\"module_offset\":MODULE}");
         }
-        expected.append("]}]}");
-        assertEquals(expected.toString(), run.out().strip().replaceAll("\"offset\":\\d+}", "\"offset\":OFFSET}"));
+        expected.append("]}],\"modules\":[{\"path\":\"").append(Fixtures.program(arch)).append("\",");
+        assertEquals(expected.toString(), run.out().strip()
+                .replaceAll("\"offset\":\\d+,", "\"offset\":OFFSET,")
+                .replaceAll("\"module_offset\":\"0x[0-9a-f]+\"}", "\"module_offset\":MODULE}")
+                .replaceAll("\\{\"path\":\"([^\"]+)\",.*", "{\"path\":\"$1\","));
     }
 
     @ParameterizedTest

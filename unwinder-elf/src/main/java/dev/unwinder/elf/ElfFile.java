@@ -305,7 +305,8 @@ public final class ElfFile {
             long descAt = nameAt + align4(nameSize);
             if (align4(nameSize) > end - nameAt || align4(descSize) > end - descAt) {
                 throw bad(String.format("note %d of %s claims a %d-byte name and a %d-byte descriptor,"
-                        + " but only %d bytes of it remain", index, where, nameSize, descSize, end - nameAt));
+                        + " but only %d bytes of the %s remain", index, where, nameSize, descSize, end - nameAt,
+                        where.startsWith("PT_NOTE") ? "segment" : "section"));
             }
             if (types.contains(noteType) && noteOwner(nameAt, nameSize).equals(owner)) {
                 notes.add(new Note(owner, noteType, descAt, descSize));
@@ -374,7 +375,7 @@ public final class ElfFile {
      */
     public MemorySegment sectionBytes(SectionHeader section) throws ElfException {
         if (section.type() == SHT_NOBITS) {
-            return MemorySegment.NULL.reinterpret(0);
+            return MemorySegment.ofArray(new byte[0]);
         }
         requireInFile(section);
         return bytes.asSlice(section.offset(), section.size());
@@ -495,8 +496,13 @@ public final class ElfFile {
         return Long.compareUnsigned(offset, size) <= 0 && Long.compareUnsigned(length, size - offset) <= 0;
     }
 
-    /** A {@link ElfException} about this file. */
-    ElfException bad(String problem) {
+    /**
+     * An exception about this file, its message starting with the file's name.
+     *
+     * @param problem what is wrong, such as {@code "has no PT_LOAD segment"}
+     * @return the exception, to throw
+     */
+    public ElfException bad(String problem) {
         return new ElfException(name + ": " + problem);
     }
 

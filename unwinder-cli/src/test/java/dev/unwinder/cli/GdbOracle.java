@@ -20,7 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * gdb-multiarch's backtrace of every thread of a core, frame by frame, as data: the reference the
  * real-core tests compare the command with.
  *
- * <p>One gdb run per core, cached for the JVM: {@code gdb-multiarch -nx -batch} with
+ * <p>One gdb run per core, cached for the JVM: {@code gdb-multiarch -nx -batch}, debuginfod off, with
  * {@code set sysroot /usr/<triple>} before the program loads (qemu cores; none for kernel cores),
  * running {@code gdb_frames.py} (a test resource), which walks every thread from
  * {@code gdb.newest_frame()} through {@code older()} and prints one line per frame: its pc, the
@@ -93,7 +93,8 @@ final class GdbOracle {
         }
         Path script = script();
         try {
-            List<String> command = new ArrayList<>(List.of(gdb.toString(), "-nx", "-batch"));
+            // No debuginfod: the oracle uses what this machine has, and asks no server (nor the user) for more.
+            List<String> command = new ArrayList<>(List.of(gdb.toString(), "-nx", "-batch", "-iex", "set debuginfod enabled off"));
             if (sysroot != null) {
                 command.addAll(List.of("-iex", "set sysroot " + sysroot));
             }

@@ -15,13 +15,19 @@ import dev.unwinder.cli.GdbOracle.ThreadFrames;
 import dev.unwinder.cli.RealCores.RealCore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -85,7 +91,7 @@ final class RealCoreSymbolsTest {
         assertTrue(comparison.inLibc() >= 1, comparison.toString());
     }
 
-    /** The comparison itself: a wrong name, an alias, a wrong module, a name gdb does not know, a missing thread. */
+    /** The comparison itself: a wrong name, an alias and a false one, a wrong module, a name gdb does not know, a missing thread. */
     @Test
     void theComparisonCatchesWrongNamesModulesAndThreads() {
         RealCore core = RealCores.get("x86_64", "threads");
@@ -95,8 +101,20 @@ final class RealCoreSymbolsTest {
         ObjectNode crashed = (ObjectNode) threads.get(0).get("frames").get(0);
         Frame innermost = gdb.crashed().frames().getFirst();
 
-        crashed.put("symbol", "an_alias").put("offset", innermost.pc() - innermost.symbolStart());
+        // abort() calls raise, which libc also exports as gsignal: an alias, which the comparison accepts.
+        int raise = 0;
+        while (!List.of("raise", "gsignal").contains(gdb.crashed().frames().get(raise).symbol())) {
+            raise++;
+        }
+        ObjectNode raiseFrame = (ObjectNode) threads.get(0).get("frames").get(raise);
+        raiseFrame.put("symbol", raiseFrame.get("symbol").asText().equals("raise") ? "gsignal" : "raise");
         assertEquals(List.of(), compare(core, gdb, ours).differences(), "an alias starts at the same address");
+
+        crashed.put("symbol", "not_an_alias").put("offset", innermost.pc() - innermost.symbolStart());
+        assertEquals(List.of("thread " + gdb.crashedTid() + " frame #0 (gdb's #0) pc " + Fixtures.hex(innermost.pc())
+                + ": ours is not_an_alias, gdb's is " + innermost.symbol() + " at the same address, but no symbol table of "
+                + symbolFiles(core, crashed, ours.path("modules")) + " has both names at one address (nm -C)"),
+                compare(core, gdb, ours).differences(), "an invented name at the same address is no alias");
 
         crashed.put("symbol", "elsewhere").put("offset", innermost.pc() - innermost.symbolStart() + 16);
         crashed.put("module", "/lib/x86_64-linux-gnu/libm.so.6");
@@ -164,7 +182,7 @@ final class RealCoreSymbolsTest {
                     continue;
                 }
                 String where = "thread " + theirs.tid() + " frame #" + index + " (gdb's #" + match.level() + ") pc " + Fixtures.hex(pc);
-                compareSymbol(where, frame, match, differences);
+                compareSymbol(where, frame, match, symbolFiles(core, frame, ours.path("modules")), differences);
                 compareModule(where, core, frame, match, ours.path("modules"), differences);
                 compared++;
                 if (theirs.tid() == gdb.crashedTid()) {
@@ -213,7 +231,7 @@ final class RealCoreSymbolsTest {
         return root;
     }
 
-    private static void compareSymbol(String where, JsonNode frame, Frame theirs, List<String> differences) {
+    private static void compareSymbol(String where, JsonNode frame, Frame theirs, List<Path> files, List<String> differences) {
         JsonNode symbol = frame.get("symbol");
         JsonNode offset = frame.get("offset");
         if ((symbol == null) != (offset == null)) {
@@ -232,10 +250,60 @@ final class RealCoreSymbolsTest {
             return;
         }
         long ourStart = theirs.pc() - offset.asLong();
-        if (!symbol.asText().equals(expected) && ourStart != theirs.symbolStart()) {
+        if (symbol.asText().equals(expected)) {
+            return;
+        }
+        if (ourStart != theirs.symbolStart()) {
             differences.add(where + ": ours is " + symbol.asText() + "+" + offset.asLong() + " (at " + Fixtures.hex(ourStart) + "), gdb's is "
                     + expected + "+" + (theirs.pc() - theirs.symbolStart()) + " (at " + Fixtures.hex(theirs.symbolStart()) + ")");
+        } else if (!aliases(files, symbol.asText(), expected)) {
+            differences.add(where + ": ours is " + symbol.asText() + ", gdb's is " + expected + " at the same address, but no"
+                    + " symbol table of " + files + " has both names at one address (nm -C)");
         }
+    }
+
+    /** Every defined symbol of a file by its demangled name (nm -C, both tables), version suffixes cut: name to values. */
+    private static final Map<Path, Map<String, Set<Long>>> NM = new ConcurrentHashMap<>();
+
+    /** Whether some file holds symbols named {@code a} and {@code b} at one address: two names of one function. */
+    private static boolean aliases(List<Path> files, String a, String b) {
+        for (Path file : files) {
+            Map<String, Set<Long>> names = NM.computeIfAbsent(file, RealCoreSymbolsTest::nm);
+            Set<Long> values = names.getOrDefault(a, Set.of());
+            for (long value : names.getOrDefault(b, Set.of())) {
+                if (values.contains(value)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static Map<String, Set<Long>> nm(Path file) {
+        Map<String, Set<Long>> names = new HashMap<>();
+        for (String table : List.of("--defined-only", "--dynamic")) {
+            try {
+                Process process = new ProcessBuilder("nm", "-C", table, "--defined-only", file.toString())
+                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                for (String line : new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                    String[] parts = line.split(" ", 3);
+                    if (parts.length == 3 && parts[0].matches("[0-9a-f]+")) {
+                        String name = parts[2].replaceFirst("@.*$", "");
+                        names.computeIfAbsent(name, key -> new HashSet<>()).add(Long.parseUnsignedLong(parts[0], 16));
+                    }
+                }
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    throw new AssertionError("nm did not finish in 30 s on " + file);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+        return names;
     }
 
     private static void compareModule(String where, RealCore core, JsonNode frame, Frame theirs, JsonNode modules,
@@ -264,6 +332,25 @@ final class RealCoreSymbolsTest {
         if (!listed) {
             differences.add(where + ": no module " + path + " in \"modules\" holds the pc");
         }
+    }
+
+    /** The files whose symbols named a frame: its module's file on this machine and the module's debug file. */
+    private static List<Path> symbolFiles(RealCore core, JsonNode frame, JsonNode modules) {
+        List<Path> files = new ArrayList<>();
+        String path = frame.path("module").asText("");
+        Path resolved = path.isEmpty() ? null : resolve(path, core.sysroot());
+        if (resolved == null && !path.isEmpty() && fileName(path).equals(core.program().getFileName().toString())) {
+            resolved = core.program();
+        }
+        if (resolved != null) {
+            files.add(resolved);
+        }
+        for (JsonNode entry : modules) {
+            if (entry.path("path").asText().equals(path) && entry.hasNonNull("debug_file")) {
+                files.add(Path.of(entry.get("debug_file").asText()));
+            }
+        }
+        return files;
     }
 
     /** gdb's {@code info symbol} name as the command prints it: {@code f[cold]} is the ELF symbol {@code f.cold}. */

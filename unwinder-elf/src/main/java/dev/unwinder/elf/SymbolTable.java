@@ -59,6 +59,23 @@ public final class SymbolTable {
     }
 
     /**
+     * A table of symbols whose names are known already, such as a perf map's.
+     *
+     * @param starts the symbols' starts, ascending, unsigned
+     * @param ends their ends; a symbol ends at or before the next one starts
+     * @param names their names, as they are printed
+     * @return the table; it keeps the arrays
+     */
+    static SymbolTable ofNames(long[] starts, long[] ends, String[] names) {
+        int[] parents = new int[starts.length];
+        Arrays.fill(parents, -1);
+        SymbolTable table = new SymbolTable(starts, ends, new int[starts.length], parents, new byte[starts.length],
+                new MemorySegment[0], Demangler.none());
+        System.arraycopy(names, 0, table.names, 0, names.length);
+        return table;
+    }
+
+    /**
      * Reads the function symbols of every {@code .symtab} and {@code .dynsym} of {@code files}.
      *
      * @param files the files whose tables to read: a module's file, its debug file, its
@@ -305,6 +322,9 @@ public final class SymbolTable {
      * @return its name, cut at 4096 bytes; {@code "??"} if the string table has no such string
      */
     public String rawName(int index) {
+        if (stringTables.length == 0) {
+            return names[index] == null ? "??" : names[index]; // a table of names known already
+        }
         MemorySegment strings = stringTables[nameTables[index] & 0xff];
         long offset = Integer.toUnsignedLong(nameOffsets[index]);
         if (offset >= strings.byteSize()) {

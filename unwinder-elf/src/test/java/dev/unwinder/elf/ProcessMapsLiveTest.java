@@ -103,10 +103,13 @@ final class ProcessMapsLiveTest {
         Process sleep = new ProcessBuilder("sleep", "30").start();
         long pid = sleep.pid();
         try {
-            // Until the child has exec'd sleep, its maps are the forked JVM's or the spawn helper's.
+            // Until the child has exec'd sleep, its maps are the forked JVM's or the spawn helper's;
+            // then, until ld.so has loaded libc, they hold sleep and ld.so alone.
             List<Mapping> mappings = ProcessMaps.read(pid);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (mappings.stream().noneMatch(m -> m.path().endsWith("/sleep")) && System.nanoTime() < deadline) {
+            while (!(mappings.stream().anyMatch(m -> m.path().endsWith("/sleep"))
+                    && mappings.stream().anyMatch(m -> m.path().endsWith("/libc.so.6")))
+                    && System.nanoTime() < deadline) {
                 Thread.sleep(10);
                 mappings = ProcessMaps.read(pid);
             }

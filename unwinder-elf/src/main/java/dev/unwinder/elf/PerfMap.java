@@ -60,16 +60,34 @@ public final class PerfMap {
     /** The most bytes the names of a map's entries may hold in all: 1 GiB. */
     public static final long MAX_NAME_BYTES = 1L << 30;
 
-    /** Names are kept in chunks of at most this many bytes, so that no one array is huge. */
-    private static final int CHUNK_BITS = 20;
+    /**
+     * Names are kept in chunks of this many bytes: none is huge, and none is a humongous object to
+     * G1 (half a region or more; regions are at least 1 MiB).
+     */
+    private static final int CHUNK_BITS = 18;
     private static final int CHUNK_SIZE = 1 << CHUNK_BITS;
     private static final int MAX_SHOWN = 60;
     private static final String EXPECTED = "expected START SIZE NAME with hex numbers";
+    /** The value of each hex digit, by byte; -1 for other bytes. */
+    private static final byte[] HEX = new byte[256];
+
+    static {
+        Arrays.fill(HEX, (byte) -1);
+        for (int i = 0; i < 16; i++) {
+            HEX["0123456789abcdef".charAt(i)] = (byte) i;
+            HEX["0123456789ABCDEF".charAt(i)] = (byte) i;
+        }
+    }
 
     private final String path;
     private final long[] entryStarts;
     private final long[] entrySizes;
-    /** Where each entry's name is: chunk index in the high bits, offset in the low {@link #CHUNK_BITS}. */
+    /**
+     * Where each entry's name is: chunk index in the high bits, offset in the low
+     * {@link #CHUNK_BITS}. Every chunk but the last holds more than CHUNK_SIZE - MAX_LINE_LENGTH
+     * bytes of names, so MAX_NAME_BYTES needs fewer than 2<sup>13</sup> chunks: the reference fits
+     * in 31 bits.
+     */
     private final int[] nameRefs;
     private final int[] nameLengths;
     private final byte[][] nameChunks;
@@ -233,7 +251,7 @@ public final class PerfMap {
                 long value = 0;
                 int digits = 0;
                 int digit;
-                while (at < to && (digit = Character.digit(bytes[at], 16)) >= 0) {
+                while (at < to && (digit = HEX[bytes[at] & 0xff]) >= 0) {
                     if (value >>> 60 != 0) {
                         throw bad(bytes, from, to, (field == 0 ? "START" : "SIZE") + " does not fit in 64 bits");
                     }
@@ -291,7 +309,8 @@ public final class PerfMap {
                 if (chunkCount == chunks.length) {
                     chunks = Arrays.copyOf(chunks, chunkCount * 2);
                 }
-                chunk = new byte[Math.max(4096, length)];
+                // The first chunk starts small, for a small map; the rest start full-size.
+                chunk = new byte[Math.max(chunkCount == 0 ? 4096 : CHUNK_SIZE, length)];
                 chunks[chunkCount++] = chunk;
                 chunkUsed = 0;
             } else if (chunkUsed + length > chunk.length) {
@@ -337,7 +356,7 @@ public final class PerfMap {
     /**
      * Sorted ranges that do not overlap, each with the entry that covers it: a sweep over the
      * entries' starts and ends by address, with a heap of the entries open at each address; the
-     * open entry latest in the file wins.
+     * open entry latest in the file wins. O(n log n), in primitive arrays.
      */
     private static final class Ranges {
         private long[] starts;
@@ -358,44 +377,54 @@ public final class PerfMap {
                     n++;
                 }
             }
-            long[] entryEnds = new long[entryStarts.length];
+            // The starts, with their entries, and the ends alone, each sorted by address.
+            long[] starts = new long[n];
             int[] byStart = new int[n];
+            long[] ends = new long[n];
             for (int i = 0, k = 0; i < entryStarts.length; i++) {
-                entryEnds[i] = entryStarts[i] + entrySizes[i];
                 if (entrySizes[i] != 0) {
-                    byStart[k++] = i;
+                    starts[k] = entryStarts[i];
+                    byStart[k] = i;
+                    ends[k] = (entryStarts[i] + entrySizes[i]) ^ Long.MIN_VALUE;
+                    k++;
                 }
             }
-            int[] byEnd = byStart.clone();
-            int[] scratch = new int[n];
-            sort(byStart, entryStarts, scratch);
-            sort(byEnd, entryEnds, scratch);
+            sort(starts, byStart);
+            Arrays.sort(ends); // unsigned order, as the sign bits are flipped
+            for (int i = 0; i < n; i++) {
+                ends[i] ^= Long.MIN_VALUE;
+            }
             Ranges ranges = new Ranges(Math.max(16, n));
-            int[] heap = scratch; // no longer needed for sorting
+            int[] heap = new int[n];
             int heapSize = 0;
             int nextStart = 0;
             int nextEnd = 0;
             long at = 0;
             while (nextStart < n || heapSize > 0) {
                 if (heapSize == 0) {
-                    at = entryStarts[byStart[nextStart]];
+                    at = starts[nextStart];
                 }
-                while (nextStart < n && entryStarts[byStart[nextStart]] == at) {
-                    heapSize = push(heap, heapSize, byStart[nextStart++]);
+                while (nextStart < n && starts[nextStart] == at) {
+                    int entry = byStart[nextStart++];
+                    // An entry that the heap's top outlasts, and outranks, can never win: leave it out.
+                    if (heapSize == 0 || heap[0] < entry || Long.compareUnsigned(entryStarts[heap[0]] + entrySizes[heap[0]],
+                            entryStarts[entry] + entrySizes[entry]) < 0) {
+                        heapSize = push(heap, heapSize, entry);
+                    }
                 }
                 // Entries that ended at or before here leave the heap once they reach its top.
-                while (heapSize > 0 && Long.compareUnsigned(entryEnds[heap[0]], at) <= 0) {
+                while (heapSize > 0 && Long.compareUnsigned(entryStarts[heap[0]] + entrySizes[heap[0]], at) <= 0) {
                     heapSize = pop(heap, heapSize);
                 }
                 if (heapSize == 0) {
                     continue;
                 }
-                while (Long.compareUnsigned(entryEnds[byEnd[nextEnd]], at) <= 0) {
-                    nextEnd++; // the heap's top ends past here, so this stops inside byEnd
+                while (Long.compareUnsigned(ends[nextEnd], at) <= 0) {
+                    nextEnd++; // the heap's top ends past here, so this stops inside ends
                 }
-                long next = entryEnds[byEnd[nextEnd]];
-                if (nextStart < n && Long.compareUnsigned(entryStarts[byStart[nextStart]], next) < 0) {
-                    next = entryStarts[byStart[nextStart]];
+                long next = ends[nextEnd];
+                if (nextStart < n && Long.compareUnsigned(starts[nextStart], next) < 0) {
+                    next = starts[nextStart];
                 }
                 ranges.add(at, next, heap[0]);
                 at = next;
@@ -466,31 +495,70 @@ public final class PerfMap {
             return size;
         }
 
-        /** Sorts entry indexes by their unsigned keys: a merge sort, stable, without boxing. */
-        private static void sort(int[] indexes, long[] keys, int[] scratch) {
-            int n = indexes.length;
-            int[] from = indexes;
-            int[] to = scratch;
-            for (int width = 1; width < n; width *= 2) {
-                for (int low = 0; low < n; low += 2 * width) {
-                    int mid = Math.min(low + width, n);
-                    int high = Math.min(low + 2 * width, n);
-                    int left = low;
-                    int right = mid;
-                    for (int k = low; k < high; k++) {
-                        if (left < mid && (right >= high || Long.compareUnsigned(keys[from[left]], keys[from[right]]) <= 0)) {
-                            to[k] = from[left++];
-                        } else {
-                            to[k] = from[right++];
-                        }
+        /**
+         * Sorts unsigned keys, and their entries with them: an LSD radix sort of 16 bits a pass,
+         * which skips a pass whose digit is the same in every key (the top bits of user-space
+         * addresses); an insertion sort for a few keys.
+         */
+        private static void sort(long[] keys, int[] entries) {
+            int n = keys.length;
+            if (n <= 64) {
+                for (int i = 1; i < n; i++) {
+                    long key = keys[i];
+                    int entry = entries[i];
+                    int j = i - 1;
+                    while (j >= 0 && Long.compareUnsigned(keys[j], key) > 0) {
+                        keys[j + 1] = keys[j];
+                        entries[j + 1] = entries[j];
+                        j--;
                     }
+                    keys[j + 1] = key;
+                    entries[j + 1] = entry;
                 }
-                int[] swap = from;
-                from = to;
-                to = swap;
+                return;
             }
-            if (from != indexes) {
-                System.arraycopy(from, 0, indexes, 0, n);
+            int[][] counts = new int[4][1 << 16];
+            for (long key : keys) {
+                for (int digit = 0; digit < 4; digit++) {
+                    counts[digit][(int) (key >>> (16 * digit)) & 0xffff]++;
+                }
+            }
+            long[] fromKeys = keys;
+            int[] fromEntries = entries;
+            long[] toKeys = null;
+            int[] toEntries = null;
+            for (int digit = 0; digit < 4; digit++) {
+                int[] count = counts[digit];
+                int shift = 16 * digit;
+                if (count[(int) (keys[0] >>> shift) & 0xffff] == n) {
+                    continue;
+                }
+                if (toKeys == null) {
+                    toKeys = new long[n];
+                    toEntries = new int[n];
+                }
+                int position = 0;
+                for (int bucket = 0; bucket < count.length; bucket++) {
+                    int c = count[bucket];
+                    count[bucket] = position;
+                    position += c;
+                }
+                for (int i = 0; i < n; i++) {
+                    int bucket = (int) (fromKeys[i] >>> shift) & 0xffff;
+                    int to = count[bucket]++;
+                    toKeys[to] = fromKeys[i];
+                    toEntries[to] = fromEntries[i];
+                }
+                long[] swapKeys = fromKeys;
+                fromKeys = toKeys;
+                toKeys = swapKeys;
+                int[] swapEntries = fromEntries;
+                fromEntries = toEntries;
+                toEntries = swapEntries;
+            }
+            if (fromKeys != keys) {
+                System.arraycopy(fromKeys, 0, keys, 0, n);
+                System.arraycopy(fromEntries, 0, entries, 0, n);
             }
         }
     }

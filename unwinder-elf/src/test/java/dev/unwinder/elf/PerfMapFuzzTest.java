@@ -151,6 +151,25 @@ final class PerfMapFuzzTest {
                 .as(Entry::new);
     }
 
+    /**
+     * Entries for a map big enough to be sorted by radix, not by insertion: clustered so that they
+     * overlap, with high bits that differ between clusters so that every radix pass runs.
+     */
+    @Provide
+    Arbitrary<List<Entry>> manyEntries() {
+        Arbitrary<Long> clusters = Arbitraries.of(0L, 0x7f00_0000_0000L, 0x1234_0000_0000_0000L, 0xffff_ffff_ffff_0000L,
+                0x8000_0000_0000_0000L, 0x55_5500_0000L);
+        Arbitrary<Entry> entry = Combinators.combine(clusters, Arbitraries.longs().between(0, 0x800),
+                Arbitraries.longs().between(0, 0x100), Arbitraries.integers().between(0, 3))
+                .as((cluster, offset, size, style) -> new Entry(cluster + offset, size, style));
+        return entry.list().ofMinSize(65).ofMaxSize(400);
+    }
+
+    @Property(tries = 40, seed = "20261124")
+    void manyEntriesResolveAsFewDo(@ForAll("manyEntries") List<Entry> entries) throws ElfException {
+        lookupFindsTheLatestEntryThatCoversAnAddress(entries, false);
+    }
+
     @Property(tries = 250, seed = "20261124")
     void lookupFindsTheLatestEntryThatCoversAnAddress(@ForAll @Size(max = 40) List<@From("entries") Entry> entries,
                                                       @ForAll boolean truncate) throws ElfException {

@@ -42,8 +42,9 @@ import java.util.Objects;
  * The file is read as a stream, never whole, and what it can cost is bounded whatever it holds: at
  * most {@value #MAX_ENTRIES} entries, lines of at most {@value #MAX_LINE_LENGTH} bytes, and names
  * of at most {@value #MAX_NAME_BYTES} bytes in all; beside the names' bytes, the map costs a few
- * dozen bytes an entry. A file past a bound is an error, not cut short. A symbol must end by
- * 2<sup>64</sup> - 1: one that runs to the very end of the address space is an error.
+ * dozen bytes an entry. A file past a bound is an error, not cut short. {@code START + SIZE} may
+ * be at most 2<sup>64</sup> - 1, as a range's end is kept as an address: an entry that runs past
+ * it is an error.
  *
  * <h2>Modules</h2>
  * The map's symbols span {@code [lowest(), highest())}: a {@link Module} for them has

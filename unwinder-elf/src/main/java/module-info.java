@@ -6,9 +6,9 @@
  * <li>{@link dev.unwinder.elf.ElfFile}: a strict reader of 64-bit ELF files of either byte order.
  * <li>{@link dev.unwinder.elf.CoreFile}: the threads, auxiliary vector, file mappings and memory of
  *     a core.
- * <li>{@code ModuleMap}: the modules of a core or a live process, each with its
+ * <li>{@link dev.unwinder.elf.ModuleMap}: the modules of a core or a live process, each with its
  *     build-id and {@link dev.unwinder.elf.SymbolTable}.
- * <li>{@code Demangler} and {@code PerfMap}: C++ and Rust names,
+ * <li>{@code Demangler} and {@link dev.unwinder.elf.PerfMap}: C++ and Rust names,
  *     and the symbols of JIT code.
  * </ul>
  *

@@ -9,6 +9,8 @@ import dev.unwinder.elf.CoreModules;
 import dev.unwinder.elf.ElfException;
 import dev.unwinder.elf.ElfFile;
 import dev.unwinder.elf.Machine;
+import dev.unwinder.elf.Module;
+import dev.unwinder.elf.ModuleMap;
 import dev.unwinder.elf.SymbolFiles;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -45,7 +47,7 @@ final class CoreCommand implements Callable<Integer> {
         options.check();
         try (Arena arena = Arena.ofConfined()) {
             ElfFile coreElf = ElfFile.open(core, arena);
-            options.format.print(report(coreElf, options.symbolFiles(arena), options.maxFrames),
+            options.format.print(report(coreElf, options.symbolFiles(arena), options.perfMaps(), options.maxFrames),
                     spec.commandLine().getOut());
         }
         return Cli.OK;
@@ -56,12 +58,13 @@ final class CoreCommand implements Callable<Integer> {
      *
      * @param coreElf the core file
      * @param files where the process's files are, and how to read their symbols
+     * @param perfMaps the modules of perf map files, for JIT code
      * @param maxFrames the most frames per thread
      * @return one backtrace per thread, in the order of the core's notes, and the modules
      * @throws BadInputException if the core's plugin is missing
      * @throws ElfException if the core is malformed
      */
-    static OutputFormat.Report report(ElfFile coreElf, SymbolFiles files, int maxFrames)
+    static OutputFormat.Report report(ElfFile coreElf, SymbolFiles files, List<Module> perfMaps, int maxFrames)
             throws BadInputException, ElfException {
         CoreFile coreFile = CoreFile.read(coreElf);
         Unwind unwind = plugin(coreFile.machine().arch, coreElf.name());
@@ -69,12 +72,15 @@ final class CoreCommand implements Callable<Integer> {
             requireFileOf(coreFile, path);
         }
         CoreModules modules = CoreModules.find(coreFile, files);
-        Symbolizer symbolizer = new Symbolizer(modules.modules());
+        List<Module> all = new ArrayList<>(modules.modules().modules());
+        all.addAll(perfMaps);
+        ModuleMap map = ModuleMap.of(all);
+        Symbolizer symbolizer = new Symbolizer(map);
         List<Backtrace> backtraces = new ArrayList<>();
         for (CoreFile.CoreThread thread : coreFile.threads()) {
             backtraces.add(walk(coreFile, thread, unwind, symbolizer, maxFrames));
         }
-        return new OutputFormat.Report(backtraces, modules.modules().modules(), modules.problems());
+        return new OutputFormat.Report(backtraces, map.modules(), modules.problems());
     }
 
     private static Backtrace walk(CoreFile coreFile, CoreFile.CoreThread thread, Unwind unwind, Symbolizer symbolizer,

@@ -2,7 +2,7 @@ package dev.unwinder.cli;
 
 import dev.unwinder.elf.Module;
 import dev.unwinder.elf.ModuleMap;
-import dev.unwinder.elf.SymbolTable;
+import dev.unwinder.elf.SymbolLookup;
 
 /**
  * Names the pcs of a walk: the module that holds each one, and the function that covers it in
@@ -41,7 +41,7 @@ final class Symbolizer {
         if (module == null) {
             return new Location(null, null, 0);
         }
-        SymbolTable symbols = module.symbols();
+        SymbolLookup symbols = module.symbols();
         int symbol = symbols.lookup(lookupAddress);
         if (symbol < 0) {
             return new Location(module, null, 0);

@@ -142,6 +142,7 @@ final class WalkCommand implements Callable<Integer> {
             }
             modules.add(module);
         }
+        modules.addAll(options.perfMaps());
         return ModuleMap.of(modules);
     }
 }

@@ -1,6 +1,9 @@
 package dev.unwinder.cli;
 
 import dev.unwinder.elf.Demangler;
+import dev.unwinder.elf.ElfException;
+import dev.unwinder.elf.Module;
+import dev.unwinder.elf.PerfMap;
 import dev.unwinder.elf.SymbolFiles;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -63,6 +66,15 @@ final class WalkOptions {
                 throw new BadInputException("--exe " + file + (Files.exists(file) ? ": not a regular file" : ": no such file"));
             }
         }
+    }
+
+    /** The perf maps given, each as a module. */
+    List<Module> perfMaps() throws ElfException {
+        List<Module> modules = new ArrayList<>();
+        for (Path file : perfMaps) {
+            modules.add(PerfMap.read(file).module());
+        }
+        return modules;
     }
 
     /** Where the process's files and their symbols are found, mapped into {@code arena}. */

@@ -137,7 +137,7 @@ final class CoreReaderFuzzTest {
             }
             SymbolFiles files = SymbolFiles.of(arena, Files.createTempDirectory("empty-sysroot"), List.of(), given,
                     Demangler.none());
-            OutputFormat.Report report = CoreCommand.report(coreElf, files, 64);
+            OutputFormat.Report report = CoreCommand.report(coreElf, files, List.of(), 64);
             assertTrue(!report.backtraces().isEmpty());
             for (Backtrace backtrace : report.backtraces()) {
                 assertTrue(backtrace.frames().size() <= 64);

@@ -128,6 +128,34 @@ final class SyntheticCoreTest {
     }
 
     @Test
+    void aPerfMapNamesJitCode() throws IOException {
+        long base = 0x3ff_ffff_0000L;
+        long sp = base + 0x100;
+        long fp0 = base + 0x200;
+        long fp1 = base + 0x300;
+        // s390x: the backchain (caller's fp) at fp+0, the return address at fp+112; the word at sp is the first fp.
+        ByteBuffer stack = ByteBuffer.wrap(chain(ByteOrder.BIG_ENDIAN, base, 0x400, 112, new long[] {fp0, fp1},
+                new long[] {0x1000a10, 0x1000b20})).order(ByteOrder.BIG_ENDIAN);
+        stack.putLong((int) (sp - base), fp0);
+        // pr_reg: PSW mask, PSW address, r0..r15; r15 (word 17) is the sp, r14 (word 16) the link register.
+        Thread thread = new Thread(7, base, stack.array(), new long[][] {{1, 0x1000900}, {16, 0x1000a10}, {17, sp}});
+        Path file = dir.resolve("s390x.core");
+        Files.write(file, core(ByteOrder.BIG_ENDIAN, 22, 0x1000000, thread));
+        // A JIT's perf map: the innermost pc in one compiled method, the return address in another.
+        Path perfMap = Files.writeString(dir.resolve("perf-4242.map"),
+                "1000800 200 void Jit.inner(int)\n0x1000a00 0x40 Jit.outer\n");
+        Fixtures.Run run = Fixtures.run("core", file, "--perf-map", perfMap);
+        assertEquals(0, run.status(), run.err());
+        assertEquals(String.join(System.lineSeparator(),
+                "Thread 7 (s390x): pc 0x1000900, sp 0x3ffffff0100, r14 0x1000a10 (Jit.outer+16), fp 0x3ffffff0200; stack segment"
+                        + " [0x3ffffff0000, 0x3ffffff0400)",
+                "#0   0x0000000001000900 in void Jit.inner(int)+256 (perf-4242.map+0x100)     fp 0x000003ffffff0200",
+                "#1   0x0000000001000a10 in Jit.outer+16 (perf-4242.map+0x210)                fp 0x000003ffffff0300",
+                "Walk ended after 2 frames: frame #1's saved fp is 0, the end of the chain (zero-fp)", "",
+                NOTE, ""), run.out());
+    }
+
+    @Test
     void aRiscv64CoreWalksThePlatformLayoutFromS0() throws IOException {
         long base = 0x40_0000_0000L;
         long fp0 = base + 0x100;

@@ -30,7 +30,7 @@ public final class Module {
     private final Path debugFile;
     private final Symbols state;
     private final String problem;
-    private final SymbolTable symbols;
+    private final SymbolLookup symbols;
 
     /**
      * Creates a module.
@@ -45,10 +45,10 @@ public final class Module {
      * @param debugFile the separate debug file whose symbols were read, or null
      * @param state whether its symbols were used
      * @param problem why they were not, in words, or null
-     * @param symbols its symbols; {@link SymbolTable#EMPTY} unless {@code state} is {@link Symbols#LOADED}
+     * @param symbols its symbols, from its ELF file or a perf map; {@link SymbolTable#EMPTY} unless {@code state} is {@link Symbols#LOADED}
      */
     public Module(String path, long base, long end, long bias, byte[] buildId, Path file, Path debugFile, Symbols state,
-                  String problem, SymbolTable symbols) {
+                  String problem, SymbolLookup symbols) {
         this.path = path;
         this.base = base;
         this.end = end;
@@ -176,7 +176,7 @@ public final class Module {
      *
      * @return the table; empty unless {@link #symbolState()} is {@link Symbols#LOADED}
      */
-    public SymbolTable symbols() {
+    public SymbolLookup symbols() {
         return symbols;
     }
 

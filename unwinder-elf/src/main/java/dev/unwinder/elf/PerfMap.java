@@ -53,7 +53,7 @@ import java.util.Objects;
  * <p>Immutable once read, and safe to share between threads. A name is decoded on first use, then
  * kept.
  */
-public final class PerfMap {
+public final class PerfMap implements SymbolLookup {
     /** The most entries a map may hold: ten million. */
     public static final int MAX_ENTRIES = 10_000_000;
     /** The most bytes a line may hold, without its {@code '\n'}: 64 KiB. */
@@ -571,6 +571,7 @@ public final class PerfMap {
      * @param address an unsigned address
      * @return the entry's index, or -1 if no entry covers the address
      */
+    @Override
     public int lookup(long address) {
         int low = 0;
         int high = rangeStarts.length - 1;
@@ -593,6 +594,7 @@ public final class PerfMap {
      *
      * @return the count
      */
+    @Override
     public int size() {
         return entryStarts.length;
     }
@@ -603,6 +605,7 @@ public final class PerfMap {
      * @param index an index from {@link #lookup(long)}, or from 0 to {@code size() - 1} in file order
      * @return its start
      */
+    @Override
     public long start(int index) {
         return entryStarts[index];
     }
@@ -613,6 +616,7 @@ public final class PerfMap {
      * @param index an index from {@link #lookup(long)}, or from 0 to {@code size() - 1} in file order
      * @return its size in bytes
      */
+    @Override
     public long size(int index) {
         return entrySizes[index];
     }
@@ -623,6 +627,7 @@ public final class PerfMap {
      * @param index an index from {@link #lookup(long)}, or from 0 to {@code size() - 1} in file order
      * @return its name, such as {@code "int java.lang.String.hashCode()"}
      */
+    @Override
     public String name(int index) {
         String name = names[index];
         if (name == null) {
@@ -632,6 +637,16 @@ public final class PerfMap {
             names[index] = name;
         }
         return name;
+    }
+
+    /**
+     * This map as a module: its file's path, spanning {@link #lowest()} to {@link #highest()}, its
+     * symbols at the addresses the file gives (bias 0).
+     *
+     * @return the module
+     */
+    public Module module() {
+        return new Module(path(), lowest(), highest(), 0, null, null, null, Module.Symbols.LOADED, null, this);
     }
 
     /**

@@ -22,7 +22,7 @@ import java.util.List;
  * then kept; the files' bytes must stay readable (their arena open) while the table is used.
  * Safe to share between threads.
  */
-public final class SymbolTable {
+public final class SymbolTable implements SymbolLookup {
     /** A table without symbols: every lookup finds nothing. */
     public static final SymbolTable EMPTY = new SymbolTable(new long[0], new long[0], new int[0], new int[0],
             new byte[0], new MemorySegment[0], Demangler.none());
@@ -56,23 +56,6 @@ public final class SymbolTable {
         this.stringTables = stringTables;
         this.demangler = demangler;
         this.names = new String[starts.length];
-    }
-
-    /**
-     * A table of symbols whose names are known already, such as a perf map's.
-     *
-     * @param starts the symbols' starts, ascending, unsigned
-     * @param ends their ends; a symbol ends at or before the next one starts
-     * @param names their names, as they are printed
-     * @return the table; it keeps the arrays
-     */
-    static SymbolTable ofNames(long[] starts, long[] ends, String[] names) {
-        int[] parents = new int[starts.length];
-        Arrays.fill(parents, -1);
-        SymbolTable table = new SymbolTable(starts, ends, new int[starts.length], parents, new byte[starts.length],
-                new MemorySegment[0], Demangler.none());
-        System.arraycopy(names, 0, table.names, 0, names.length);
-        return table;
     }
 
     /**
@@ -252,6 +235,7 @@ public final class SymbolTable {
      * @param address an unsigned run-time address
      * @return the symbol's index, or -1 if no symbol covers the address
      */
+    @Override
     public int lookup(long address) {
         int low = 0;
         int high = starts.length - 1;
@@ -276,6 +260,7 @@ public final class SymbolTable {
      *
      * @return the count
      */
+    @Override
     public int size() {
         return starts.length;
     }
@@ -286,6 +271,7 @@ public final class SymbolTable {
      * @param index an index from {@link #lookup(long)}
      * @return its start
      */
+    @Override
     public long start(int index) {
         return starts[index];
     }
@@ -296,6 +282,7 @@ public final class SymbolTable {
      * @param index an index from {@link #lookup(long)}
      * @return its size in bytes
      */
+    @Override
     public long size(int index) {
         return ends[index] - starts[index];
     }
@@ -306,6 +293,7 @@ public final class SymbolTable {
      * @param index an index from {@link #lookup(long)}
      * @return its name
      */
+    @Override
     public String name(int index) {
         String name = names[index];
         if (name == null) {
@@ -322,9 +310,6 @@ public final class SymbolTable {
      * @return its name, cut at 4096 bytes; {@code "??"} if the string table has no such string
      */
     public String rawName(int index) {
-        if (stringTables.length == 0) {
-            return names[index] == null ? "??" : names[index]; // a table of names known already
-        }
         MemorySegment strings = stringTables[nameTables[index] & 0xff];
         long offset = Integer.toUnsignedLong(nameOffsets[index]);
         if (offset >= strings.byteSize()) {

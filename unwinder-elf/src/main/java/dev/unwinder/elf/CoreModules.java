@@ -94,38 +94,56 @@ public final class CoreModules {
             byPath.computeIfAbsent(mapping.path(), path -> new ArrayList<>()).add(mapping);
         }
         for (Map.Entry<String, List<CoreFile.FileMapping>> entry : byPath.entrySet()) {
-            String path = entry.getKey();
-            List<CoreFile.FileMapping> mappings = entry.getValue();
-            CoreFile.FileMapping first = mappings.getFirst();
-            for (CoreFile.FileMapping mapping : mappings) {
-                if (mapping.fileOffset() == 0) {
-                    first = mapping;
-                    break;
-                }
+            for (List<CoreFile.FileMapping> run : loadedCopies(entry.getValue())) {
+                fileModule(core, files, entry.getKey(), run, found);
             }
-            boolean elfInCore = first.fileOffset() == 0 && ElfImage.hasMagic(core, first.start());
-            if (!elfInCore && !fileIsElf(files.locate(path))) {
-                continue; // a data file such as the locale archive, or a file we cannot tell about
-            }
-            long base = first.start();
-            long end = first.end();
-            for (CoreFile.FileMapping mapping : mappings) {
-                // A second mapping of the same file far away is another use of it; keep this module's span.
-                if (Long.compareUnsigned(mapping.start(), base) >= 0 && mapping.start() - end < (1L << 24)) {
-                    end = Long.compareUnsigned(mapping.end(), end) > 0 ? mapping.end() : end;
-                }
-            }
-            byte[] buildId = null;
-            if (elfInCore) {
-                ElfImage image = ElfImage.at(core, first.start());
-                if (image != null) {
-                    ElfImage.Segment load = image.first(ElfFile.PT_LOAD);
-                    long bias = load == null ? first.start() : first.start() - (load.vaddr() - load.offset());
-                    buildId = image.buildId(core, bias);
-                }
-            }
-            found.add(files.load(path, base, end, SymbolFiles.Placement.mapped(first.start(), first.fileOffset()), buildId));
         }
+    }
+
+    /**
+     * The runs of address-adjacent mappings of one file that are copies the loader made: each
+     * starts at file offset 0, and has more than one mapping where any run does (the loader maps
+     * a file's segments side by side; a program's own read-only mapping of the file is a single
+     * mapping).
+     */
+    private static List<List<CoreFile.FileMapping>> loadedCopies(List<CoreFile.FileMapping> mappings) {
+        List<List<CoreFile.FileMapping>> runs = new ArrayList<>();
+        List<CoreFile.FileMapping> run = null;
+        for (CoreFile.FileMapping mapping : mappings) {
+            if (run == null || run.getLast().end() != mapping.start()) {
+                run = new ArrayList<>();
+                runs.add(run);
+            }
+            run.add(mapping);
+        }
+        runs.removeIf(candidate -> candidate.getFirst().fileOffset() != 0);
+        boolean anyLong = runs.stream().anyMatch(candidate -> candidate.size() > 1);
+        if (anyLong) {
+            runs.removeIf(candidate -> candidate.size() == 1);
+        } else if (runs.size() > 1) {
+            runs.subList(1, runs.size()).clear();
+        }
+        return runs;
+    }
+
+    private static void fileModule(CoreFile core, SymbolFiles files, String path, List<CoreFile.FileMapping> run,
+                                   List<Module> found) {
+        CoreFile.FileMapping first = run.getFirst();
+        boolean elfInCore = ElfImage.hasMagic(core, first.start());
+        if (!elfInCore && !fileIsElf(files.locate(path))) {
+            return; // a data file such as the locale archive, or a file we cannot tell about
+        }
+        byte[] buildId = null;
+        if (elfInCore) {
+            ElfImage image = ElfImage.at(core, first.start());
+            if (image != null) {
+                ElfImage.Segment load = image.first(ElfFile.PT_LOAD);
+                long bias = load == null ? first.start() : first.start() - (load.vaddr() - load.offset());
+                buildId = image.buildId(core, bias);
+            }
+        }
+        found.add(files.load(path, first.start(), run.getLast().end(), SymbolFiles.Placement.mapped(first.start(), 0),
+                buildId));
     }
 
     private static boolean fileIsElf(Path file) {

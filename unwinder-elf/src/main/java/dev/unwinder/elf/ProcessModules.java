@@ -82,31 +82,40 @@ public final class ProcessModules {
         return new ProcessModules(ModuleMap.of(found), List.copyOf(problems));
     }
 
+    /**
+     * The modules of one file: each run of address-adjacent private mappings that starts at file
+     * offset 0 and holds code is one loaded copy (a library opened in two link-map namespaces is
+     * two); a file mapped as data, such as a symbol reader's own read-only mapping of it, is none.
+     */
     private static void file(String path, List<ProcessMaps.Mapping> mappings, SymbolFiles files, List<Module> found) {
-        ProcessMaps.Mapping first = null;
-        for (ProcessMaps.Mapping mapping : mappings) {
-            if (mapping.offset() == 0) {
-                first = mapping;
-                break;
+        if (!isElf(Path.of(path))) {
+            return; // a data file such as the locale archive
+        }
+        int i = 0;
+        while (i < mappings.size()) {
+            ProcessMaps.Mapping first = mappings.get(i);
+            long end = first.end();
+            boolean code = first.executable();
+            int j = i + 1;
+            while (j < mappings.size() && mappings.get(j).start() == end && isPrivate(mappings.get(j))) {
+                end = mappings.get(j).end();
+                code |= mappings.get(j).executable();
+                j++;
             }
-        }
-        if (first == null || !isElf(Path.of(path))) {
-            return; // a data file, or an ELF file mapped without its header: nothing to place
-        }
-        long base = first.start();
-        long end = first.end();
-        for (ProcessMaps.Mapping mapping : mappings) {
-            if (Long.compareUnsigned(mapping.start(), base) >= 0 && mapping.start() - end < (1L << 24)
-                    && Long.compareUnsigned(mapping.end(), end) > 0) {
-                end = mapping.end();
+            if (first.offset() == 0 && isPrivate(first) && code) {
+                if (first.deleted()) {
+                    found.add(new Module(path, first.start(), end, first.start(), null, null, null, Module.Symbols.MISSING,
+                            "the file was deleted after the process mapped it", SymbolTable.EMPTY));
+                } else {
+                    found.add(files.load(path, first.start(), end, SymbolFiles.Placement.mapped(first.start(), 0), null));
+                }
             }
+            i = j;
         }
-        if (first.deleted()) {
-            found.add(new Module(path, base, end, base, null, null, null, Module.Symbols.MISSING,
-                    "the file was deleted after the process mapped it", SymbolTable.EMPTY));
-            return;
-        }
-        found.add(files.load(path, base, end, SymbolFiles.Placement.mapped(first.start(), 0), null));
+    }
+
+    private static boolean isPrivate(ProcessMaps.Mapping mapping) {
+        return mapping.permissions().length() > 3 && mapping.permissions().charAt(3) == 'p';
     }
 
     private static boolean isElf(Path file) {

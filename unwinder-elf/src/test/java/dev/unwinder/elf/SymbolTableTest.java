@@ -266,6 +266,34 @@ final class SymbolTableTest {
     }
 
     @Test
+    void lookupAllocatesNothing() throws ElfException {
+        Path debug = TestPrograms.libcDebugFile();
+        SymbolTable table = SymbolTable.read(List.of(ElfFile.open(TestPrograms.LIBC, arena), ElfFile.open(debug, arena)),
+                0x7f00_0000_0000L, Demangler.none());
+        long low = table.start(0);
+        long high = table.start(table.size() - 1) + table.size(table.size() - 1);
+        java.util.Random random = new java.util.Random(42);
+        long[] pcs = new long[100_000];
+        for (int i = 0; i < pcs.length; i++) {
+            pcs[i] = low + random.nextLong(high - low);
+        }
+        long[] found = new long[1];
+        for (int round = 0; round < 5; round++) {
+            lookupAll(table, pcs, found); // warm up: let the JIT compile lookup
+        }
+        assertEquals(0, Allocations.bytesAllocatedBy(() -> lookupAll(table, pcs, found)), "bytes allocated by 100,000 lookups");
+        assertTrue(found[0] > 6 * 90_000L, "most pcs in libc's text are in a function: " + found[0] / 6);
+    }
+
+    private static void lookupAll(SymbolTable table, long[] pcs, long[] found) {
+        for (long pc : pcs) {
+            if (table.lookup(pc) >= 0) {
+                found[0]++;
+            }
+        }
+    }
+
+    @Test
     void namesAreDemangledButRawNamesAreAsTheTableHoldsThem() throws ElfException {
         SymbolTable table = SymbolTable.read(ElfFile.open(program, arena), 0, name -> "<" + name + ">");
         NmSymbol nested = programFunctions.stream().filter(symbol -> symbol.name().equals("nested_local")).findFirst().orElseThrow();

@@ -1,0 +1,24 @@
+package dev.unwinder.elf;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+
+/** Counts the bytes that the current thread allocates, by HotSpot's per-thread allocation counter. */
+final class Allocations {
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    private Allocations() {}
+
+    /** The bytes {@code action} allocates on this thread; the counter must be supported and on. */
+    static long bytesAllocatedBy(Runnable action) {
+        assertTrue(THREADS.isThreadAllocatedMemorySupported() && THREADS.isThreadAllocatedMemoryEnabled(),
+                "this JVM counts the bytes each thread allocates");
+        long before = THREADS.getCurrentThreadAllocatedBytes();
+        action.run();
+        long after = THREADS.getCurrentThreadAllocatedBytes();
+        assertTrue(before > 0, "the counter counts: " + before);
+        return after - before;
+    }
+}

@@ -275,7 +275,7 @@ public final class CoreFile {
      */
     public MemorySegment bytesAt(long address, long length) {
         int i = segmentIndex(address);
-        if (i < 0 || length < 0) {
+        if (i < 0 || length < 0 || segmentFileSize[i] == 0) {
             return null;
         }
         long offset = address - segmentStart[i];

@@ -240,7 +240,8 @@ public final class ElfFile {
         for (long i = 0; i < phnum; i++) {
             long at = phoff + i * phentsize;
             ProgramHeader header = new ProgramHeader((int) i, u32(at), u64(at + 8), u64(at + 16), u64(at + 32), u64(at + 40));
-            if ((header.type() == PT_LOAD || header.type() == PT_NOTE) && !fits(header.offset(), header.fileSize())) {
+            if ((header.type() == PT_LOAD || header.type() == PT_NOTE) && header.fileSize() != 0
+                    && !fits(header.offset(), header.fileSize())) {
                 throw bad(String.format("truncated or corrupt: %s segment %d claims 0x%x bytes at file offset 0x%x,"
                                 + " but the file has 0x%x bytes",
                         header.type() == PT_LOAD ? "PT_LOAD" : "PT_NOTE", i, header.fileSize(), header.offset(), size));

@@ -257,8 +257,8 @@ final class TestPrograms {
         return debug;
     }
 
-    /** One line of {@code /proc/self/maps}: the mapping's start, end and path (empty for an anonymous one). */
-    record MapLine(long start, long end, String path) {}
+    /** One line of {@code /proc/self/maps}: the mapping's start, end, file offset and path (empty for an anonymous one). */
+    record MapLine(long start, long end, long offset, String path) {}
 
     /** One module of {@code dl_iterate_phdr}: its load bias and its name (empty for the program). */
     record LoadedModule(long bias, String name) {}
@@ -408,7 +408,7 @@ final class TestPrograms {
             String[] fields = line.strip().split("\\s+", 6);
             String[] range = fields[0].split("-");
             maps.add(new MapLine(Long.parseUnsignedLong(range[0], 16), Long.parseUnsignedLong(range[1], 16),
-                    fields.length == 6 ? fields[5] : ""));
+                    Long.parseUnsignedLong(fields[2], 16), fields.length == 6 ? fields[5] : ""));
         }
         List<LoadedModule> loaded = new ArrayList<>();
         for (String line : lines(dir.resolve("modules.txt"))) {

@@ -241,6 +241,11 @@ public final class CoreModules {
                 long next = core.word(entry + 24, "link_map.l_next");
                 String name = lName == 0 ? "" : core.string(lName);
                 if (name == null) {
+                    // The loader's own entry names it by the executable's PT_INTERP string, in a
+                    // read-only page that qemu leaves out of its cores: read it from the file.
+                    name = fileString(exeFile, lName - exeBias);
+                }
+                if (name == null) {
                     problems.add(String.format("link_map entry 0x%x names its file at 0x%x, outside the core's memory",
                             entry, lName));
                 } else if (!name.isEmpty() && !name.startsWith("linux-vdso") && !name.startsWith("linux-gate")) {
@@ -329,6 +334,24 @@ public final class CoreModules {
         }
         byte[] buildId = image == null ? null : image.buildId(core, lAddr);
         found.add(files.load(path, base, end, SymbolFiles.Placement.bias(lAddr), buildId));
+    }
+
+    /** The NUL-terminated string at a link-time address of a file's PT_LOAD bytes, or null. */
+    private static String fileString(Path file, long address) {
+        if (file == null) {
+            return null;
+        }
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            ElfFile elf = ElfFile.open(file, arena);
+            for (ElfFile.ProgramHeader header : elf.programHeaders()) {
+                if (header.type() == ElfFile.PT_LOAD && header.fileHolds(address, 1)) {
+                    return elf.cString(header.offset(), header.fileSize(), address - header.vaddr(), 4096);
+                }
+            }
+            return null;
+        } catch (ElfException e) {
+            return null;
+        }
     }
 
     /** The link-time span of a file's PT_LOAD segments, page-aligned, or null if it cannot be read. */

@@ -110,24 +110,18 @@ final class CoreBytes {
      * {@code PT_PHDR} and {@code PT_DYNAMIC} and its {@code DT_DEBUG} entry.
      */
     List<Long> linkMap() {
-        long phdr = auxv(CoreFile.AT_PHDR);
-        int count = (int) auxv(CoreFile.AT_PHNUM);
-        long self = -1;
-        long dynamic = -1;
-        for (int i = 0; i < count; i++) {
-            long at = phdr + 56L * i;
-            int type = (int) word(at);
-            if (type == ElfFile.PT_PHDR) {
-                self = word(at + 16);
-            } else if (type == ElfFile.PT_DYNAMIC) {
-                dynamic = word(at + 16);
-            }
-        }
-        long bias = phdr - self;
+        return linkMap(null);
+    }
+
+    /**
+     * The dynamic loader's list, with the executable's program headers read from {@code program}
+     * (its file) where the core does not hold them, as in qemu's cores.
+     */
+    List<Long> linkMap(byte[] program) {
         long rDebug = 0;
-        for (long at = dynamic + bias; word(at) != 0; at += 16) {
-            if (word(at) == 21) {
-                rDebug = word(at + 8);
+        for (long entry = dynamic(program); word(entry) != 0; entry += 16) {
+            if (word(entry) == 21) {
+                rDebug = word(entry + 8);
             }
         }
         List<Long> chain = new ArrayList<>(List.of(rDebug));
@@ -135,5 +129,27 @@ final class CoreBytes {
             chain.add(entry);
         }
         return chain;
+    }
+
+    /**
+     * The run-time address of the executable's dynamic section, by its {@code PT_PHDR} and
+     * {@code PT_DYNAMIC}, from the core's copy of its program headers or else from {@code program}.
+     */
+    long dynamic(byte[] program) {
+        long phdr = auxv(CoreFile.AT_PHDR);
+        boolean inCore = fileOffset(phdr) >= 0 || program == null;
+        ByteBuffer headers = inCore ? buffer : ByteBuffer.wrap(program).order(buffer.order());
+        int at = inCore ? fileOffset(phdr) : (int) headers.getLong(32);
+        long self = -1;
+        long dynamic = -1;
+        for (int i = 0; i < (int) auxv(CoreFile.AT_PHNUM); i++) {
+            int type = headers.getInt(at + 56 * i);
+            if (type == ElfFile.PT_PHDR) {
+                self = headers.getLong(at + 56 * i + 16);
+            } else if (type == ElfFile.PT_DYNAMIC) {
+                dynamic = headers.getLong(at + 56 * i + 16);
+            }
+        }
+        return dynamic + phdr - self;
     }
 }

@@ -110,7 +110,12 @@ public final class SymbolFiles {
         if (!path.startsWith("/")) {
             return null;
         }
-        Path candidate = sysroot == null ? Path.of(path) : sysroot.resolve(path.substring(1));
+        Path candidate;
+        try {
+            candidate = sysroot == null ? Path.of(path) : sysroot.resolve(path.substring(1));
+        } catch (java.nio.file.InvalidPathException e) {
+            return null; // bytes that file names cannot hold here, such as non-ASCII in the POSIX locale
+        }
         return Files.isRegularFile(candidate) ? candidate : null;
     }
 
@@ -300,6 +305,11 @@ public final class SymbolFiles {
             throw elf.bad(".gnu_debuglink names '" + name + "' (expected: a file name without a directory)");
         }
         int crc = bytes.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(elf.byteOrder()), crcAt);
+        try {
+            Path.of(name);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw elf.bad(".gnu_debuglink names a file that file names cannot spell here (" + e.getMessage() + ")");
+        }
         Path fileDirectory = file.toAbsolutePath().getParent();
         List<Path> candidates = new ArrayList<>();
         if (fileDirectory != null) {

@@ -2,7 +2,6 @@ package dev.unwinder.elf;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unwinder.elf.TestPrograms.NmSymbol;
@@ -67,7 +66,8 @@ final class SymbolFilesTest {
     private static Path stripped(Path to) {
         TestPrograms.copy(program, to);
         TestPrograms.check(to.getParent(), "strip", to.toString());
-        assertEquals(List.of(), TestPrograms.nm(to, true).stream().filter(s -> s.name().equals("static_helper")).toList());
+        String sections = TestPrograms.check(to.getParent(), "readelf", "-SW", to.toString());
+        assertTrue(!sections.contains(".symtab") && sections.contains(".dynsym"), "strip leaves .dynsym only:\n" + sections);
         return to;
     }
 
@@ -400,6 +400,5 @@ final class SymbolFilesTest {
         byte[] id = module.buildId();
         id[0] ^= 1;
         assertEquals(buildId, module.buildIdHex(), "buildId() returns a copy");
-        assertSame(module.symbols(), module.symbols());
     }
 }

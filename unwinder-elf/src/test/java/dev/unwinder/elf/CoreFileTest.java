@@ -89,7 +89,7 @@ final class CoreFileTest {
 
         long[] program = crash.span(crash.program().toString());
         assertEquals(program[0] + 64, core.auxv(CoreFile.AT_PHDR).getAsLong(), "the program's headers follow its ELF header");
-        assertEquals(13, core.auxv(CoreFile.AT_PHNUM).getAsLong());
+        assertEquals(ElfFile.open(crash.program(), arena).programHeaders().size(), core.auxv(CoreFile.AT_PHNUM).getAsLong());
         assertEquals(crash.span(crash.maps().stream().filter(l -> l.path().endsWith("/ld-linux-x86-64.so.2")).findFirst()
                 .orElseThrow().path())[0], core.auxv(CoreFile.AT_BASE).getAsLong());
         assertEquals(crash.maps().stream().filter(l -> l.path().equals("[vdso]")).findFirst().orElseThrow().start(),

@@ -1,7 +1,9 @@
 package dev.unwinder.elf;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What demangling a Rust v0 name ({@code _R...}) would cost GNU libiberty's demangler, bounded
@@ -32,6 +34,8 @@ final class RustBudget {
     private final int end;
     /** Sizes and depths of what was parsed at a position, by kind and position, for back-references. */
     private final Map<Long, long[]> memo = new HashMap<>();
+    /** What a back-reference leads to now, to refuse one that leads back into itself. */
+    private final Set<Long> following = new HashSet<>();
     private final int maxLevel;
     private int pos;
     private int level;
@@ -272,10 +276,14 @@ final class RustBudget {
         Long key = kind * (1L << 32) + target;
         long[] known = memo.get(key);
         if (known == null) {
+            if (!following.add(key)) {
+                throw new Invalid(); // a back-reference into what it is part of: never ends
+            }
             int hold = pos;
             pos = start + (int) target;
             known = parse(kind, false);
             pos = hold;
+            following.remove(key);
             memo.put(key, known);
         }
         return new long[] {add(known[0], OWN), known[1] + 1};

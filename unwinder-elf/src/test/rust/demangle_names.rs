@@ -2,11 +2,16 @@
 // associated types, inherent and trait impls, nested modules, a non-ASCII identifier (punycode in
 // the v0 scheme), const generics, higher-ranked fn pointers, arrays, slices, tuples and raw
 // pointers. DemanglerRustTest compiles it with the legacy and the v0 mangling and compares every
-// symbol's demangling with c++filt's. It is never run.
+// symbol's demangling with c++filt's. It is never run. Written for rustc 1.63 (Debian 12) and later.
 #![allow(dead_code)]
 #![allow(uncommon_codepoints)]
 use std::collections::HashMap;
-use std::hint::black_box;
+
+/// Hides a value from the optimizer, as std::hint::black_box (stable only since 1.66) does.
+#[inline(never)]
+fn opaque<T>(x: T) -> T {
+    x
+}
 
 pub mod shapes {
     pub mod flat {
@@ -50,12 +55,12 @@ impl<T: Clone + std::fmt::Debug> Grüße<T> {
 
 #[inline(never)]
 pub fn flag<const B: bool, const C: char, const I: i32>() -> String {
-    format!("{B}{C}{I}")
+    format!("{}{}{}", B, C, I)
 }
 
 #[inline(never)]
 pub fn apply<'a>(f: for<'b> fn(&'b str, &'a str) -> &'b str, x: &'a str) -> usize {
-    f(black_box("abc"), x).len()
+    f(opaque("abc"), x).len()
 }
 
 fn first<'b>(a: &'b str, _b: &str) -> &'b str {
@@ -75,7 +80,7 @@ pub fn pairs<A: Copy, B: Copy>(xs: &[(A, B)], p: *const u8) -> (Vec<A>, Vec<B>, 
 #[inline(never)]
 pub fn with_closure<F: Fn(i64) -> i64>(f: F) -> i64 {
     let g = move |x: i64| f(x) * 2;
-    black_box(g)(21)
+    opaque(g)(21)
 }
 
 fn main() {
@@ -83,7 +88,7 @@ fn main() {
     let dyns: Vec<&dyn shapes::Shape<Unit = u64>> = vec![&sq];
     let g = Grüße { items: vec![1u8, 2] };
     let mut counts: HashMap<String, usize> = HashMap::new();
-    counts.insert(flag::<true, 'x', -3>(), apply(first, "de"));
+    counts.insert(flag::<true, 'x', { -3 }>(), apply(first, "de"));
     let (a, b, c) = pairs(&[(1u16, 'a'), (2, 'b')], std::ptr::null());
     println!(
         "{} {:?} {:?} {} {:?} {:?} {}",

@@ -36,13 +36,14 @@ import java.util.concurrent.FutureTask;
  *
  * <p>Before a name reaches native code, {@link ItaniumBudget} or {@link RustBudget} bounds what
  * demangling it costs; a name whose cost is not bounded is left as it is. The bound also gives the
- * native stack that libiberty needs: its arrays of components live on the stack (144 bytes per
- * byte of the name) and it recurses once per level of the printed tree and per element of a list
- * (at most 1 KiB each, measured on x86_64). A name that needs at most {@value #INLINE_STACK} bytes
- * is demangled on the calling thread, where HotSpot keeps 80 KiB of stack free for native code
- * (its shadow zone, {@code -XX:StackShadowPages=20}); a larger one on a thread of its own with a
- * stack of {@value #WORKER_STACK} bytes, which the caller waits for. Each call copies the name into
- * memory of its own and frees the result itself: instances are immutable and safe to share.
+ * native stack that libiberty needs: 32 KiB, 144 bytes per byte of the name (its arrays of
+ * components live on the stack) and 1 KiB per level of its recursion (one per level of the printed
+ * tree and per element of a list), which is twice what libbfd 2.40 needs on x86_64 for names of 17
+ * worst-case shapes (DemanglerStackTest). A name that needs at most {@value #INLINE_STACK} bytes is
+ * demangled on the calling thread, where HotSpot keeps 80 KiB of stack free for native code (its
+ * shadow zone, {@code -XX:StackShadowPages=20}); a larger one on a thread of its own with a stack of
+ * {@value #WORKER_STACK} bytes, which the caller waits for. Each call copies the name into memory of
+ * its own and frees the result itself: instances are immutable and safe to share.
  */
 final class SystemDemangler implements Demangler {
     /** The longest name, in UTF-8 bytes, handed to native code; longer names stay as they are. */

@@ -1,8 +1,10 @@
 /**
  * The {@code unwinder} command: walks the threads of Linux ELF core files and raw stack captures
- * with unwinder's architecture plugins. It exports nothing; run it as
- * {@code java --module-path ... --module dev.unwinder.cli}, or through the repository's
- * {@code ./unwinder} launcher.
+ * with unwinder's architecture plugins, and names their frames. It exports nothing; run it as
+ * {@code java --enable-native-access=dev.unwinder.elf --module-path ... --module dev.unwinder.cli}
+ * (native access lets {@code dev.unwinder.elf} demangle C++ and Rust names through the system's
+ * demangler; without it names stay mangled), or through the repository's {@code ./unwinder}
+ * launcher.
  */
 module dev.unwinder.cli {
     requires dev.unwinder.core;

@@ -80,6 +80,6 @@ final class WalkOptions {
     /** Where the process's files and their symbols are found, mapped into {@code arena}. */
     SymbolFiles symbolFiles(Arena arena) {
         List<Path> debug = debugDirectories.isEmpty() ? List.of(SymbolFiles.DEFAULT_DEBUG_DIRECTORY) : debugDirectories;
-        return SymbolFiles.of(arena, sysroot, debug, executables, Demangler.none());
+        return SymbolFiles.of(arena, sysroot, debug, executables, Demangler.system());
     }
 }

@@ -64,7 +64,7 @@ final class ModulePathTest {
             }
         }
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--module-path", String.join(File.pathSeparator, modulePath),
+                "--enable-native-access=dev.unwinder.elf", "--module-path", String.join(File.pathSeparator, modulePath),
                 "--module", "dev.unwinder.cli/dev.unwinder.cli.Main"));
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).start();

@@ -2,10 +2,7 @@ package dev.unwinder.elf;
 
 import static java.util.Objects.requireNonNull;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -130,7 +127,7 @@ public final class CoreModules {
                                    List<Module> found) {
         CoreFile.FileMapping first = run.getFirst();
         boolean elfInCore = ElfImage.hasMagic(core, first.start());
-        if (!elfInCore && !fileIsElf(files.locate(path))) {
+        if (!elfInCore && !ElfFile.startsWithMagic(files.locate(path))) {
             return; // a data file such as the locale archive, or a file we cannot tell about
         }
         byte[] buildId = null;
@@ -144,18 +141,6 @@ public final class CoreModules {
         }
         found.add(files.load(path, first.start(), run.getLast().end(), SymbolFiles.Placement.mapped(first.start(), 0),
                 buildId));
-    }
-
-    private static boolean fileIsElf(Path file) {
-        if (file == null) {
-            return false;
-        }
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] magic = in.readNBytes(4);
-            return magic.length == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     private static void fromLinkMap(CoreFile core, SymbolFiles files, List<Module> found, List<String> problems) {
@@ -204,6 +189,10 @@ public final class CoreModules {
             exeBias = phdr.getAsLong() - headersOffset - firstLoad.vaddr();
         } else {
             problems.add("the executable has no PT_PHDR segment: its load address is unknown");
+            return;
+        }
+        if (exe.lowestLoad() == -1) {
+            problems.add("the executable's program headers have no PT_LOAD segment: it cannot be placed");
             return;
         }
         long exeBase = exe.lowestLoad() + exeBias;

@@ -184,6 +184,25 @@ public final class ElfFile {
     }
 
     /**
+     * Whether a file starts with the ELF magic, without mapping it: a cheap test of a mapped file
+     * before it is taken for a module.
+     *
+     * @param file a file, or null
+     * @return whether it can be read and starts with {@code 7f 45 4c 46}
+     */
+    static boolean startsWithMagic(Path file) {
+        if (file == null) {
+            return false;
+        }
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
      * Maps a whole file read-only into {@code arena}. Mapping costs address space, not memory: the
      * pages that are read come from the file as they are touched.
      *

@@ -3,7 +3,6 @@ package dev.unwinder.elf;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -88,7 +87,7 @@ public final class ProcessModules {
      * two); a file mapped as data, such as a symbol reader's own read-only mapping of it, is none.
      */
     private static void file(String path, List<ProcessMaps.Mapping> mappings, SymbolFiles files, List<Module> found) {
-        if (!isElf(Path.of(path))) {
+        if (!ElfFile.startsWithMagic(files.locate(path))) {
             return; // a data file such as the locale archive
         }
         int i = 0;
@@ -116,15 +115,6 @@ public final class ProcessModules {
 
     private static boolean isPrivate(ProcessMaps.Mapping mapping) {
         return mapping.permissions().length() > 3 && mapping.permissions().charAt(3) == 'p';
-    }
-
-    private static boolean isElf(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] magic = in.readNBytes(4);
-            return magic.length == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /** The vDSO, copied out of the process's memory through /proc/PID/mem. */

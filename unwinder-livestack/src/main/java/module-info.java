@@ -9,6 +9,7 @@
  */
 module dev.unwinder.livestack {
     requires transitive dev.unwinder.api;
+    requires dev.unwinder.elf;
     requires static org.junit.jupiter.api;
 
     exports dev.unwinder.livestack;

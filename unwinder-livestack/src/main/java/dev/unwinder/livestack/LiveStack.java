@@ -4,6 +4,10 @@ import static java.util.Objects.requireNonNull;
 
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
+import dev.unwinder.elf.Demangler;
+import dev.unwinder.elf.ElfException;
+import dev.unwinder.elf.ElfFile;
+import dev.unwinder.elf.SymbolTable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -22,6 +26,7 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -124,6 +129,21 @@ public final class LiveStack {
         Throwable failure;
     }
 
+    /** The library's function symbols at their link-time addresses, read by unwinder-elf. */
+    private static List<NativeFunction> functions(Path library, byte[] elf) {
+        SymbolTable table;
+        try {
+            table = SymbolTable.read(ElfFile.of(library.toString(), MemorySegment.ofArray(elf)), 0, Demangler.none());
+        } catch (ElfException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        List<NativeFunction> functions = new ArrayList<>(table.size());
+        for (int i = 0; i < table.size(); i++) {
+            functions.add(new NativeFunction(table.name(i), table.start(i), table.size(i)));
+        }
+        return functions;
+    }
+
     private LiveStack(Path library) {
         this.library = library;
         byte[] elf;
@@ -132,7 +152,7 @@ public final class LiveStack {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + library, e);
         }
-        List<NativeFunction> linkTime = ElfSymbols.functions(elf);
+        List<NativeFunction> linkTime = functions(library, elf);
 
         Linker linker = Linker.nativeLinker();
         SymbolLookup symbols = loadLibrary(library);

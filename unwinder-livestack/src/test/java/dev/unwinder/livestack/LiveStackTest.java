@@ -159,7 +159,7 @@ final class LiveStackTest {
         assertEquals("library: " + missing + " (expected: a shared library file)",
                 assertThrows(IllegalArgumentException.class, () -> LiveStack.load(missing)).getMessage());
         Path text = Files.writeString(directory.resolve("text.so"), "not an ELF file");
-        assertEquals("ELF file: no ELF header (expected: 0x7f 'E' 'L' 'F' and 64 bytes)",
+        assertEquals(text + ": not an ELF file (it does not start with the ELF magic 7f 45 4c 46)",
                 assertThrows(IllegalArgumentException.class, () -> LiveStack.load(text)).getMessage());
     }
 }

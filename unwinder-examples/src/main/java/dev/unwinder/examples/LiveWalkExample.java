@@ -5,13 +5,24 @@ import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.core.StackWalk;
 import dev.unwinder.core.Unwinders;
+import dev.unwinder.elf.Demangler;
+import dev.unwinder.elf.ElfException;
+import dev.unwinder.elf.Module;
+import dev.unwinder.elf.ModuleMap;
+import dev.unwinder.elf.ProcessModules;
+import dev.unwinder.elf.SymbolFiles;
 import dev.unwinder.livestack.LiveStack;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.util.List;
 
 /**
  * Walks this process's own native frames while they are live, as a runtime that calls into
  * native code would: Java calls a C entry function, the C code recurses to a chosen depth and
  * calls back into Java, and the callback walks the native frames between its caller and the
- * entry function by their frame-pointer chain, strictly, up to the entry function's fp.
+ * entry function by their frame-pointer chain, strictly, up to the entry function's fp. It names
+ * each frame as an in-process profiler would: from this process's modules, read once from
+ * {@code /proc/self/maps} before the walk ({@link ProcessModules}), whose lookups allocate nothing.
  *
  * <p>Run it with {@code --enable-native-access=ALL-UNNAMED} on the class path (see
  * {@link LiveStack}).
@@ -50,6 +61,16 @@ public final class LiveWalkExample {
     private static void walk(int depth) {
         Unwind unwind = Unwinders.host();
         LiveStack live = LiveStack.load();
+        try (Arena symbols = Arena.ofConfined()) {
+            ModuleMap modules = ProcessModules.self(SymbolFiles.of(symbols, null,
+                    List.of(SymbolFiles.DEFAULT_DEBUG_DIRECTORY), List.of(), Demangler.none())).modules();
+            walk(depth, unwind, live, modules);
+        } catch (ElfException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void walk(int depth, Unwind unwind, LiveStack live, ModuleMap modules) {
         System.out.println("java " + Runtime.version() + ", library " + live.library());
         System.out.println("walking with " + unwind.name() + ": " + unwind.describeLayout());
 
@@ -62,9 +83,10 @@ public final class LiveWalkExample {
             StackWalk.visitFrames(unwind, stack, pc, fp, entryFp, frame -> {
                 // Every pc but the first is a return address, just after a call: find its function by pc - 1.
                 long lookup = frame.index() == 0 ? frame.pc() : frame.pc() - 1;
-                String where = live.functionContaining(lookup)
-                        .map(function -> function.name() + "+0x" + Long.toHexString(frame.pc() - function.address()))
-                        .orElse("?");
+                Module module = modules.find(lookup);
+                int symbol = module == null ? -1 : module.symbols().lookup(lookup);
+                String where = symbol < 0 ? "?" : module.symbols().name(symbol) + "+0x"
+                        + Long.toHexString(frame.pc() - module.symbols().start(symbol)) + " (" + module.name() + ")";
                 if (frame.index() < 8 || frame.index() > depth - 4) {
                     System.out.printf("  #%-6d pc=0x%x fp=0x%x  %s%n", frame.index(), frame.pc(), frame.fp(), where);
                 } else if (frame.index() == 8) {

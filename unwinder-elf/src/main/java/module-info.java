@@ -6,9 +6,11 @@
  * <li>{@link dev.unwinder.elf.ElfFile}: a strict reader of 64-bit ELF files of either byte order.
  * <li>{@link dev.unwinder.elf.CoreFile}: the threads, auxiliary vector, file mappings and memory of
  *     a core.
- * <li>{@link dev.unwinder.elf.ModuleMap}: the modules of a core or a live process, each with its
- *     build-id and {@link dev.unwinder.elf.SymbolTable}.
- * <li>{@code Demangler} and {@link dev.unwinder.elf.PerfMap}: C++ and Rust names,
+ * <li>{@link dev.unwinder.elf.CoreModules} and {@link dev.unwinder.elf.ProcessModules}: the
+ *     modules of a core or of a live process (this one included), as a
+ *     {@link dev.unwinder.elf.ModuleMap}, each with its build-id and symbols, found and read by
+ *     {@link dev.unwinder.elf.SymbolFiles} (sysroot, separate debug files, MiniDebugInfo).
+ * <li>{@link dev.unwinder.elf.Demangler} and {@link dev.unwinder.elf.PerfMap}: C++ and Rust names,
  *     and the symbols of JIT code.
  * </ul>
  *

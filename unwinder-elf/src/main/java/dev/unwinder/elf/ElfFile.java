@@ -22,6 +22,9 @@ import java.util.Set;
  * file before it is used: a file that lies costs no memory beyond what its real size allows and is
  * never read outside its bounds. Every problem is a {@link ElfException} whose message names
  * the file and the field.
+ *
+ * <p>Safe to share between threads: the headers are read when the file is opened, the section
+ * headers on first use (two threads may both read them, with the same result).
  */
 public final class ElfFile {
     /** {@code e_type} of an executable that is not position-independent. */

@@ -1,5 +1,7 @@
 package dev.unwinder.elf;
 
+import static java.util.Objects.requireNonNull;
+
 import java.nio.file.Path;
 import java.util.HexFormat;
 
@@ -49,16 +51,16 @@ public final class Module {
      */
     public Module(String path, long base, long end, long bias, byte[] buildId, Path file, Path debugFile, Symbols state,
                   String problem, SymbolLookup symbols) {
-        this.path = path;
+        this.path = requireNonNull(path, "path");
         this.base = base;
         this.end = end;
         this.bias = bias;
         this.buildId = buildId == null ? null : buildId.clone();
         this.file = file;
         this.debugFile = debugFile;
-        this.state = state;
+        this.state = requireNonNull(state, "state");
         this.problem = problem;
-        this.symbols = symbols;
+        this.symbols = requireNonNull(symbols, "symbols");
     }
 
     /**

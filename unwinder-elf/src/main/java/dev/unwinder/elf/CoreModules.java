@@ -33,7 +33,6 @@ public final class CoreModules {
     private static final int MAX_LINK_MAP = 4096;
     private static final long DT_NULL = 0;
     private static final long DT_DEBUG = 21;
-    private static final int PT_INTERP = 3;
     private static final int MAX_DYNAMIC = 4096;
     private static final long MAX_VDSO = 1 << 20;
 
@@ -292,7 +291,7 @@ public final class CoreModules {
     private static void interpreter(CoreFile core, SymbolFiles files, ElfImage exe, long exeBias, List<Module> found,
                                     List<String> problems) {
         OptionalLong base = core.auxv(CoreFile.AT_BASE);
-        ElfImage.Segment interp = exe.first(PT_INTERP);
+        ElfImage.Segment interp = exe.first(ElfFile.PT_INTERP);
         if (base.isEmpty() || base.getAsLong() == 0 || interp == null) {
             return; // a static executable: it is the only module
         }

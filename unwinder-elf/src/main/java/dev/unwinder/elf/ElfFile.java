@@ -37,6 +37,8 @@ public final class ElfFile {
     public static final int PT_LOAD = 1;
     /** {@code p_type} of the dynamic section's segment. */
     public static final int PT_DYNAMIC = 2;
+    /** {@code p_type} of the path of the program's interpreter, the dynamic loader. */
+    public static final int PT_INTERP = 3;
     /** {@code p_type} of a segment of notes. */
     public static final int PT_NOTE = 4;
     /** {@code p_type} of the program header table itself. */

@@ -135,7 +135,8 @@ public final class SymbolFiles {
         for (Path given : givenFiles) {
             try (Arena probe = Arena.ofConfined()) {
                 ElfFile elf = ElfFile.open(given, probe);
-                boolean interpreted = elf.programHeaders().stream().anyMatch(header -> header.type() == 3);
+                boolean interpreted = elf.programHeaders().stream()
+                        .anyMatch(header -> header.type() == ElfFile.PT_INTERP);
                 if (elf.type() == ElfFile.ET_EXEC || interpreted) {
                     return given;
                 }

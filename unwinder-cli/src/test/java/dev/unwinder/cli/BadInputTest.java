@@ -365,4 +365,26 @@ final class BadInputTest {
         assertBadInput("--max-frames: -1 (expected: >= 0)",
                 Fixtures.run("core", Fixtures.core("x86_64"), "--max-frames", "-1"));
     }
+
+    @Test
+    void aSysrootOrDebugDirectoryThatIsNotADirectory() throws IOException {
+        Path file = write("plain-file", new byte[] {1});
+        assertBadInput("--sysroot " + file + ": not a directory",
+                Fixtures.run("core", Fixtures.core("x86_64"), "--sysroot", file));
+        assertBadInput("--debug-dir " + file + ": not a directory",
+                Fixtures.run("core", Fixtures.core("x86_64"), "--debug-dir", file));
+    }
+
+    @Test
+    void aMissingExecutable() {
+        Path missing = dir.resolve("no-such-program");
+        assertBadInput("--exe " + missing + ": no such file", Fixtures.run("core", Fixtures.core("x86_64"), "--exe", missing));
+    }
+
+    @Test
+    void aPerfMapWithAMalformedLine() throws IOException {
+        Path map = Files.writeString(dir.resolve("perf-1.map"), "7f00 10 ok\nnot a line\n");
+        assertBadInput(map + ": line 2: expected START SIZE NAME with hex numbers (got \"not a line\")",
+                Fixtures.run("core", Fixtures.core("x86_64"), "--perf-map", map));
+    }
 }

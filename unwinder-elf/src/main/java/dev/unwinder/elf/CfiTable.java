@@ -541,7 +541,7 @@ public final class CfiTable {
             long at = c.pos;
             int op = c.u8();
             long next = Long.MIN_VALUE;
-            boolean advance = true;
+            boolean advance = op >>> 6 == 1;
             switch (op >>> 6) {
                 case 1 -> next = row.location() + (op & 0x3f) * caf;
                 case 2 -> row.set(op & 0x3f, CfiRule.OFFSET, c.uleb() * daf, 0);

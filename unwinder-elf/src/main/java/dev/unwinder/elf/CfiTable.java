@@ -335,6 +335,10 @@ public final class CfiTable {
             c.skip(cie.segmentSize());
         }
         int encoding = cie.fdeEncoding();
+        if (encoding == PE_OMIT) {
+            throw file.bad(String.format("%s: FDE at offset 0x%x: its CIE's address encoding is DW_EH_PE_omit",
+                    sectionName, offset));
+        }
         if ((encoding & PE_INDIRECT) != 0) {
             throw file.bad(String.format("%s: FDE at offset 0x%x: its CIE's address encoding 0x%x is indirect",
                     sectionName, offset, encoding));
@@ -435,10 +439,25 @@ public final class CfiTable {
             c.pos = dataEnd;
             c.end = entryEnd;
         } else if (!augmentation.isEmpty() && !augmentation.equals("eh")) {
-            throw file.bad(where + ": augmentation \"" + augmentation + "\" without 'z' (expected: \"\", \"eh\" or one starting with 'z')");
+            throw file.bad(where + ": augmentation \"" + printable(augmentation)
+                    + "\" without 'z' (expected: \"\", \"eh\" or one starting with 'z')");
         }
         return new CfiCie(offset, version, augmentation, codeAlignment, dataAlignment, (int) returnAddress, fdeEncoding,
                 lsdaEncoding, signalFrame, bKey, addressSize, segmentSize, c.pos, c.end - c.pos);
+    }
+
+    /** The text with every byte outside printable ASCII as {@code \xNN}, for messages. */
+    private static String printable(String text) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"') {
+                out.append(ch);
+            } else {
+                out.append(String.format("\\x%02x", (int) ch));
+            }
+        }
+        return out.toString();
     }
 
     private int checkEncoding(int encoding, String where) throws ElfException {
@@ -655,8 +674,8 @@ public final class CfiTable {
 
         private void need(long count) throws ElfException {
             if (Long.compareUnsigned(count, end - pos) > 0 || pos < 0) {
-                throw file.bad(String.format("%s: offset 0x%x: %d bytes needed, %d left in the entry", what, pos, count,
-                        Math.max(end - pos, 0)));
+                throw file.bad(String.format("%s: offset 0x%x: truncated: %d bytes needed, %d left in the entry", what, pos,
+                        count, Math.max(end - pos, 0)));
             }
         }
 

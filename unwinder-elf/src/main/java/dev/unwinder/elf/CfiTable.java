@@ -31,6 +31,8 @@ public final class CfiTable {
     private static final int PE_INDIRECT = 0x80;
     private static final long DEBUG_FRAME_CIE_ID_32 = 0xffff_ffffL;
     private static final int MAX_AUGMENTATION = 64;
+    /** The base of a relative encoding (datarel, funcrel) where that encoding means nothing. */
+    private static final long NO_BASE = Long.MIN_VALUE;
 
     private final ElfFile file;
     private final String sectionName;
@@ -88,7 +90,7 @@ public final class CfiTable {
         int countEncoding = c.u8();
         int tableEncoding = c.u8();
         if (framePointerEncoding != PE_OMIT) {
-            readEncoded(c, framePointerEncoding, hdrAddress, 0);
+            readEncoded(c, framePointerEncoding, hdrAddress, NO_BASE);
         }
         int entrySize = fixedSize(tableEncoding);
         if (countEncoding == PE_OMIT || entrySize == 0 || (tableEncoding & 0x70) != 0x30 && (tableEncoding & 0x70) != 0) {
@@ -99,7 +101,7 @@ public final class CfiTable {
             hdrEntrySize = 0;
             return;
         }
-        long count = readEncoded(c, countEncoding, hdrAddress, 0);
+        long count = readEncoded(c, countEncoding, hdrAddress, NO_BASE);
         long room = c.end - c.pos;
         if (Long.compareUnsigned(count, room / (2L * entrySize)) > 0) {
             throw file.bad(String.format(".eh_frame_hdr: %s table entries of %d bytes do not fit in its 0x%x bytes after offset 0x%x",
@@ -201,7 +203,7 @@ public final class CfiTable {
         while (low <= high) {
             long mid = (low + high) >>> 1;
             Cursor c = new Cursor(hdr, hdrAddress, hdrTable + mid * 2 * hdrEntrySize, hdr.byteSize(), ".eh_frame_hdr");
-            long initial = readEncoded(c, hdrEncoding, hdrAddress, 0);
+            long initial = readEncoded(c, hdrEncoding, hdrAddress, NO_BASE);
             if (Long.compareUnsigned(initial, pc) <= 0) {
                 found = mid;
                 low = mid + 1;
@@ -214,7 +216,7 @@ public final class CfiTable {
         }
         Cursor c = new Cursor(hdr, hdrAddress, hdrTable + found * 2 * hdrEntrySize + hdrEntrySize, hdr.byteSize(),
                 ".eh_frame_hdr");
-        long fdeAddress = readEncoded(c, hdrEncoding, hdrAddress, 0);
+        long fdeAddress = readEncoded(c, hdrEncoding, hdrAddress, NO_BASE);
         long offset = fdeAddress - address;
         if (Long.compareUnsigned(offset, size) >= 0) {
             throw file.bad(String.format(".eh_frame_hdr: table entry %d points at 0x%x, outside .eh_frame [0x%x, 0x%x)",
@@ -343,8 +345,8 @@ public final class CfiTable {
             throw file.bad(String.format("%s: FDE at offset 0x%x: its CIE's address encoding 0x%x is indirect",
                     sectionName, offset, encoding));
         }
-        long begin = readEncoded(c, encoding, 0, 0, cie.addressSize());
-        long range = readEncoded(c, encoding & 0x0f, 0, 0, cie.addressSize());
+        long begin = readEncoded(c, encoding, NO_BASE, NO_BASE, cie.addressSize());
+        long range = readEncoded(c, encoding & 0x0f, NO_BASE, NO_BASE, cie.addressSize());
         if (cie.augmentation().startsWith("z")) {
             long augmentationLength = c.uleb();
             c.skip(augmentationLength);
@@ -428,7 +430,7 @@ public final class CfiTable {
                     case 'L' -> lsdaEncoding = checkEncoding(c.u8(), where);
                     case 'P' -> {
                         int personalityEncoding = checkEncoding(c.u8(), where);
-                        readEncoded(c, personalityEncoding, 0, 0, addressSize);
+                        readEncoded(c, personalityEncoding & ~PE_INDIRECT, NO_BASE, NO_BASE, addressSize);
                     }
                     case 'S' -> signalFrame = true;
                     case 'B' -> bKey = true;
@@ -519,14 +521,18 @@ public final class CfiTable {
             default -> throw file.bad(String.format("%s: offset 0x%x: pointer encoding 0x%x has no such format",
                     c.what, fieldAddress - c.base, encoding));
         };
-        return switch (application) {
-            case 0x00, 0x50 -> value;
-            case 0x10 -> value + fieldAddress;
-            case 0x30 -> value + dataBase;
-            case 0x40 -> value + functionBase;
-            default -> throw file.bad(String.format("%s: offset 0x%x: pointer encoding 0x%x is not supported",
-                    c.what, fieldAddress - c.base, encoding));
+        long base = switch (application) {
+            case 0x00, 0x50 -> 0;
+            case 0x10 -> fieldAddress;
+            case 0x30 -> dataBase;
+            case 0x40 -> functionBase;
+            default -> NO_BASE;
         };
+        if (base == NO_BASE) {
+            throw file.bad(String.format("%s: offset 0x%x: pointer encoding 0x%x is not supported here",
+                    c.what, fieldAddress - c.base, encoding));
+        }
+        return value + base;
     }
 
     /**
@@ -570,7 +576,7 @@ public final class CfiTable {
                     switch (op) {
                         case 0x00 -> { } // nop
                         case 0x01 -> {
-                            next = readEncoded(c, cie.fdeEncoding() & ~PE_INDIRECT, 0, fde.pcBegin(), cie.addressSize());
+                            next = readEncoded(c, cie.fdeEncoding() & ~PE_INDIRECT, NO_BASE, fde.pcBegin(), cie.addressSize());
                             advance = true;
                         }
                         case 0x02 -> {

@@ -31,6 +31,7 @@ public final class CfiRow {
     private final long[] stackLengths;
     private final long[] stackCfa;
     private int depth;
+    private final CfiTable.Cursor cursor = new CfiTable.Cursor();
 
     private boolean cfaIsExpression;
     private int cfaRegister;
@@ -188,6 +189,10 @@ public final class CfiRow {
     }
 
     // Mutators, for the interpreter.
+
+    CfiTable.Cursor cursor() {
+        return cursor;
+    }
 
     void clear(long at) {
         Arrays.fill(rules, (byte) 0);

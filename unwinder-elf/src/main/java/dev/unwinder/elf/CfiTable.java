@@ -81,7 +81,7 @@ public final class CfiTable {
         }
         hdr = file.sectionBytes(header);
         hdrAddress = header.address();
-        Cursor c = new Cursor(hdr, hdrAddress, 0, hdr.byteSize(), ".eh_frame_hdr");
+        Cursor c = new Cursor(this, hdr, hdrAddress, 0, hdr.byteSize(), ".eh_frame_hdr");
         int version = c.u8();
         if (version != 1) {
             throw file.bad(".eh_frame_hdr: version " + version + " (expected: 1)");
@@ -202,7 +202,7 @@ public final class CfiTable {
         long found = -1;
         while (low <= high) {
             long mid = (low + high) >>> 1;
-            Cursor c = new Cursor(hdr, hdrAddress, hdrTable + mid * 2 * hdrEntrySize, hdr.byteSize(), ".eh_frame_hdr");
+            Cursor c = new Cursor(this, hdr, hdrAddress, hdrTable + mid * 2 * hdrEntrySize, hdr.byteSize(), ".eh_frame_hdr");
             long initial = readEncoded(c, hdrEncoding, hdrAddress, NO_BASE);
             if (Long.compareUnsigned(initial, pc) <= 0) {
                 found = mid;
@@ -214,7 +214,7 @@ public final class CfiTable {
         if (found < 0) {
             return null;
         }
-        Cursor c = new Cursor(hdr, hdrAddress, hdrTable + found * 2 * hdrEntrySize + hdrEntrySize, hdr.byteSize(),
+        Cursor c = new Cursor(this, hdr, hdrAddress, hdrTable + found * 2 * hdrEntrySize + hdrEntrySize, hdr.byteSize(),
                 ".eh_frame_hdr");
         long fdeAddress = readEncoded(c, hdrEncoding, hdrAddress, NO_BASE);
         long offset = fdeAddress - address;
@@ -261,7 +261,7 @@ public final class CfiTable {
         long pos = 0;
         while (size - pos >= 4) {
             long start = pos;
-            Cursor c = new Cursor(bytes, address, pos, size, sectionName);
+            Cursor c = new Cursor(this, bytes, address, pos, size, sectionName);
             long length = Integer.toUnsignedLong(c.u32());
             if (length == 0) {
                 pos += 4;
@@ -308,7 +308,7 @@ public final class CfiTable {
 
     /** The FDE at {@code offset}, or null if the entry there is a CIE or a zero terminator. */
     private CfiFde fdeAt(long offset) throws ElfException {
-        Cursor c = new Cursor(bytes, address, offset, size, sectionName);
+        Cursor c = new Cursor(this, bytes, address, offset, size, sectionName);
         long length = Integer.toUnsignedLong(c.u32());
         if (length == 0) {
             return null;
@@ -367,7 +367,7 @@ public final class CfiTable {
     }
 
     private CfiCie readCie(long offset, long fdeOffset) throws ElfException {
-        Cursor c = new Cursor(bytes, address, offset, size, sectionName);
+        Cursor c = new Cursor(this, bytes, address, offset, size, sectionName);
         long length = Integer.toUnsignedLong(c.u32());
         String where = String.format("%s: CIE at offset 0x%x (of the FDE at offset 0x%x)", sectionName, offset, fdeOffset);
         if (length == 0) {
@@ -548,8 +548,8 @@ public final class CfiTable {
     public void row(CfiFde fde, long pc, CfiRow row) throws ElfException {
         CfiCie cie = fde.cie();
         row.clear(fde.pcBegin());
-        Cursor c = new Cursor(bytes, address, cie.instructionsOffset(), cie.instructionsOffset() + cie.instructionsLength(),
-                sectionName);
+        Cursor c = row.cursor().reset(this, bytes, address, cie.instructionsOffset(),
+                cie.instructionsOffset() + cie.instructionsLength(), sectionName);
         run(c, fde, -1L, row, true);
         row.keepInitial();
         row.location(fde.pcBegin());
@@ -663,19 +663,35 @@ public final class CfiTable {
     }
 
     /** A position in a range of a section; reads fail with an {@link ElfException} past {@code end}. */
-    private final class Cursor {
-        final MemorySegment segment;
-        final long base;
-        final String what;
+    static final class Cursor {
+        private ElfFile file;
+        private ValueLayout.OfShort u16;
+        private ValueLayout.OfInt u32;
+        private ValueLayout.OfLong u64;
+        MemorySegment segment;
+        long base;
+        String what;
         long pos;
         long end;
 
-        Cursor(MemorySegment segment, long base, long pos, long end, String what) {
+        Cursor() {}
+
+        private Cursor(CfiTable table, MemorySegment segment, long base, long pos, long end, String what) {
+            reset(table, segment, base, pos, end, what);
+        }
+
+        /** Points the cursor at a range of a section of {@code table}'s file. */
+        Cursor reset(CfiTable table, MemorySegment segment, long base, long pos, long end, String what) {
+            this.file = table.file;
+            this.u16 = table.u16;
+            this.u32 = table.u32;
+            this.u64 = table.u64;
             this.segment = segment;
             this.base = base;
             this.pos = pos;
             this.end = end;
             this.what = what;
+            return this;
         }
 
         private void need(long count) throws ElfException {

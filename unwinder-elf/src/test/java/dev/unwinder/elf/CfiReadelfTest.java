@@ -32,6 +32,7 @@ final class CfiReadelfTest {
     private static final Pattern SECTION = Pattern.compile("Contents of the (\\.eh_frame|\\.debug_frame) section.*:");
     private static final Pattern FDE = Pattern.compile(
             "([0-9a-f]+) [0-9a-f]+ [0-9a-f]+ FDE cie=([0-9a-f]+) pc=([0-9a-f]+)\\.\\.([0-9a-f]+)");
+    private static final Pattern CIE = Pattern.compile("([0-9a-f]+) [0-9a-f]+ [0-9a-f]+ CIE (\".*)");
     private static final Pattern ROW = Pattern.compile("([0-9a-f]{16}) (\\S+) +(.*)");
     private static final Pattern CELL = Pattern.compile("r\\d+ \\([^)]*\\)|\\S+");
     private static final String[] X86_64 = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10",
@@ -40,7 +41,8 @@ final class CfiReadelfTest {
             "f14", "f9", "f11", "f13", "f15"};
 
     /** One FDE as readelf prints it. */
-    private record ReadelfFde(long offset, long cie, long begin, long end, List<String> columns, List<ReadelfRow> rows) {}
+    private record ReadelfFde(long offset, long cie, long begin, long end, List<String> columns, List<ReadelfRow> rows,
+                              Map<Long, String> cies) {}
 
     /** One row: its pc, its CFA and its cells, in the order of the columns. */
     private record ReadelfRow(long loc, String cfa, List<String> cells) {}
@@ -162,6 +164,9 @@ final class CfiReadelfTest {
             String where = String.format("%s: FDE at 0x%x", elf.name(), want.offset());
             assertEquals(want.offset(), fde.offset(), where);
             assertEquals(want.cie(), fde.cie().offset(), where + ": CIE");
+            CfiCie cie = fde.cie();
+            assertEquals(want.cies().get(want.cie()), String.format("\"%s\" cf=%d df=%d ra=%d", cie.augmentation(),
+                    cie.codeAlignment(), cie.dataAlignment(), cie.returnAddressRegister()), where + ": CIE");
             assertEquals(want.begin(), fde.pcBegin(), where + ": pc begin");
             assertEquals(want.end(), fde.pcEnd(), where + ": pc end");
             List<Integer> registers = new ArrayList<>();
@@ -275,11 +280,13 @@ final class CfiReadelfTest {
         List<ReadelfFde> current = null;
         List<String> columns = null;
         List<ReadelfRow> rows = null;
+        Map<Long, String> cies = null;
         boolean inFde = false;
         for (String line : out.lines().toList()) {
             Matcher m = SECTION.matcher(line);
             if (m.matches()) {
                 current = sections.computeIfAbsent(m.group(1), k -> new ArrayList<>());
+                cies = new LinkedHashMap<>();
                 inFde = false;
                 continue;
             }
@@ -291,9 +298,13 @@ final class CfiReadelfTest {
                 columns = new ArrayList<>();
                 rows = new ArrayList<>();
                 current.add(new ReadelfFde(Long.parseUnsignedLong(m.group(1), 16), Long.parseUnsignedLong(m.group(2), 16),
-                        Long.parseUnsignedLong(m.group(3), 16), Long.parseUnsignedLong(m.group(4), 16), columns, rows));
+                        Long.parseUnsignedLong(m.group(3), 16), Long.parseUnsignedLong(m.group(4), 16), columns, rows, cies));
                 inFde = true;
                 continue;
+            }
+            m = CIE.matcher(line);
+            if (m.matches()) {
+                cies.put(Long.parseUnsignedLong(m.group(1), 16), m.group(2));
             }
             if (line.contains(" CIE ") || line.contains("ZERO terminator")) {
                 inFde = false;

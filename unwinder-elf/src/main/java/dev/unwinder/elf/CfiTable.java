@@ -161,6 +161,16 @@ public final class CfiTable {
         return bytes;
     }
 
+    /** An exception about this table's file, its message starting with the file's and section's names. */
+    ElfException bad(String problem) {
+        return file.bad(sectionName + ": " + problem);
+    }
+
+    /** The byte order of the file. */
+    ByteOrder byteOrder() {
+        return file.byteOrder();
+    }
+
     /**
      * Whether FDEs are found through {@code .eh_frame_hdr}'s binary search table.
      *

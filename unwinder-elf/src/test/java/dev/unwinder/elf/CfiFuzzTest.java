@@ -29,7 +29,8 @@ import net.jqwik.api.constraints.Size;
  * with call-frame opcodes that matter (remember and restore state, advances, expressions, the
  * aarch64 and GNU opcodes); the rest hit any byte of the sections.
  *
- * <p>The rule, whatever the bytes: finding FDEs, listing them and computing rows end in a result
+ * <p>The rule, whatever the bytes: finding FDEs, listing them, computing rows and evaluating their
+ * expressions ({@link CfiExpression}) end in a result
  * or in an {@link ElfException} whose message names the file on one line, never another exception;
  * every run ends within the time limit and allocates a bounded amount. Fixed seeds: a few seconds.
  */
@@ -108,6 +109,7 @@ final class CfiFuzzTest {
             return;
         }
         CfiRow row = new CfiRow(128);
+        CfiExpression expression = new CfiExpression();
         for (int kind = 0; kind < 3; kind++) {
             try {
                 CfiTable table = switch (kind) {
@@ -129,6 +131,7 @@ final class CfiFuzzTest {
                     for (long pc : new long[] {fde.pcBegin(), middle, fde.pcEnd() - 1, -1L}) {
                         try {
                             table.row(fde, pc, row);
+                            evaluate(table, row, expression);
                         } catch (ElfException e) {
                             expected(e);
                         }
@@ -141,6 +144,23 @@ final class CfiFuzzTest {
                             expected(e);
                         }
                     }
+                }
+            } catch (ElfException e) {
+                expected(e);
+            }
+        }
+    }
+
+    /** Evaluates every expression of the row, against registers and memory that hold their own numbers. */
+    private static void evaluate(CfiTable table, CfiRow row, CfiExpression expression) {
+        for (int r = -1; r < row.registerCount(); r++) {
+            try {
+                if (r < 0 && row.cfaIsExpression()) {
+                    expression.evaluate(table, row.cfaExpressionOffset(), row.cfaExpressionLength(), 0, false, reg -> reg,
+                            (address, size) -> address);
+                } else if (r >= 0 && (row.rule(r) == CfiRule.EXPRESSION || row.rule(r) == CfiRule.VAL_EXPRESSION)) {
+                    expression.evaluate(table, row.operand(r), row.expressionLength(r), 0x1000, true, reg -> reg,
+                            (address, size) -> address);
                 }
             } catch (ElfException e) {
                 expected(e);

@@ -31,6 +31,7 @@ public final class CfiTable {
     private static final int PE_INDIRECT = 0x80;
     private static final long DEBUG_FRAME_CIE_ID_32 = 0xffff_ffffL;
     private static final int MAX_AUGMENTATION = 64;
+    private static final long MAX_HEADER_ENTRIES = 1 << 26;
     /** The base of a relative encoding (datarel, funcrel) where that encoding means nothing. */
     private static final long NO_BASE = Long.MIN_VALUE;
 
@@ -50,9 +51,12 @@ public final class CfiTable {
     private final long hdrCount;
     private final int hdrEncoding;
     private final int hdrEntrySize;
+    /** The FDEs of the header table's entries, read on first use. */
+    private final CfiFde[] hdrFdes;
 
     private final Map<Long, CfiCie> cies = new HashMap<>();
     private volatile Index index;
+    private volatile List<CfiFde> all;
 
     /** The FDEs with a non-empty range, sorted by their first pc. */
     private record Index(long[] begins, long[] ends, CfiFde[] fdes) {}
@@ -77,6 +81,7 @@ public final class CfiTable {
             hdrCount = 0;
             hdrEncoding = PE_OMIT;
             hdrEntrySize = 0;
+            hdrFdes = new CfiFde[0];
             return;
         }
         hdr = file.sectionBytes(header);
@@ -99,6 +104,7 @@ public final class CfiTable {
             hdrCount = 0;
             hdrEncoding = PE_OMIT;
             hdrEntrySize = 0;
+            hdrFdes = new CfiFde[0];
             return;
         }
         long count = readEncoded(c, countEncoding, hdrAddress, NO_BASE);
@@ -107,10 +113,14 @@ public final class CfiTable {
             throw file.bad(String.format(".eh_frame_hdr: %s table entries of %d bytes do not fit in its 0x%x bytes after offset 0x%x",
                     Long.toUnsignedString(count), 2 * entrySize, room, c.pos));
         }
+        if (count > MAX_HEADER_ENTRIES) {
+            throw file.bad(String.format(".eh_frame_hdr: %d table entries (expected: at most %d)", count, MAX_HEADER_ENTRIES));
+        }
         hdrTable = c.pos;
         hdrCount = count;
         hdrEncoding = tableEncoding;
         hdrEntrySize = entrySize;
+        hdrFdes = new CfiFde[(int) count]; // count * 2 * entrySize bytes fit in the section
     }
 
     /**
@@ -203,7 +213,12 @@ public final class CfiTable {
      * @throws ElfException if an entry is malformed
      */
     public List<CfiFde> fdes() throws ElfException {
-        return List.of(scan(true).fdes);
+        List<CfiFde> fdes = all;
+        if (fdes == null) {
+            fdes = List.of(scan(true).fdes);
+            all = fdes;
+        }
+        return fdes;
     }
 
     private CfiFde findInHeader(long pc) throws ElfException {
@@ -212,9 +227,7 @@ public final class CfiTable {
         long found = -1;
         while (low <= high) {
             long mid = (low + high) >>> 1;
-            Cursor c = new Cursor(this, hdr, hdrAddress, hdrTable + mid * 2 * hdrEntrySize, hdr.byteSize(), ".eh_frame_hdr");
-            long initial = readEncoded(c, hdrEncoding, hdrAddress, NO_BASE);
-            if (Long.compareUnsigned(initial, pc) <= 0) {
+            if (Long.compareUnsigned(hdrEntry(mid, 0), pc) <= 0) {
                 found = mid;
                 low = mid + 1;
             } else {
@@ -224,19 +237,36 @@ public final class CfiTable {
         if (found < 0) {
             return null;
         }
-        Cursor c = new Cursor(this, hdr, hdrAddress, hdrTable + found * 2 * hdrEntrySize + hdrEntrySize, hdr.byteSize(),
-                ".eh_frame_hdr");
-        long fdeAddress = readEncoded(c, hdrEncoding, hdrAddress, NO_BASE);
-        long offset = fdeAddress - address;
-        if (Long.compareUnsigned(offset, size) >= 0) {
-            throw file.bad(String.format(".eh_frame_hdr: table entry %d points at 0x%x, outside .eh_frame [0x%x, 0x%x)",
-                    found, fdeAddress, address, address + size));
-        }
-        CfiFde fde = fdeAt(offset);
+        CfiFde fde = found < hdrFdes.length ? hdrFdes[(int) found] : null;
         if (fde == null) {
-            throw file.bad(String.format(".eh_frame_hdr: table entry %d points at 0x%x, which is not an FDE", found, fdeAddress));
+            long fdeAddress = hdrEntry(found, hdrEntrySize);
+            long offset = fdeAddress - address;
+            if (Long.compareUnsigned(offset, size) >= 0) {
+                throw file.bad(String.format(".eh_frame_hdr: table entry %d points at 0x%x, outside .eh_frame [0x%x, 0x%x)",
+                        found, fdeAddress, address, address + size));
+            }
+            fde = fdeAt(offset);
+            if (fde == null) {
+                throw file.bad(String.format(".eh_frame_hdr: table entry %d points at 0x%x, which is not an FDE", found, fdeAddress));
+            }
+            if (found < hdrFdes.length) {
+                hdrFdes[(int) found] = fde; // a race stores equal FDEs; records publish their fields safely
+            }
         }
         return fde.covers(pc) ? fde : null;
+    }
+
+    /** A field of the header table's entry {@code index}: its pc at {@code field} 0, its FDE's address after it. */
+    private long hdrEntry(long index, int field) {
+        long at = hdrTable + index * 2 * hdrEntrySize + field;
+        long value = switch (hdrEncoding & 0x0f) {
+            case 0x02 -> Short.toUnsignedLong(hdr.get(u16, at));
+            case 0x03 -> Integer.toUnsignedLong(hdr.get(u32, at));
+            case 0x0a -> hdr.get(u16, at);
+            case 0x0b -> hdr.get(u32, at);
+            default -> hdr.get(u64, at);
+        };
+        return (hdrEncoding & 0x70) == 0x30 ? value + hdrAddress : value;
     }
 
     /** The index of the last element of {@code sorted} at or below {@code key} (unsigned), or -1. */

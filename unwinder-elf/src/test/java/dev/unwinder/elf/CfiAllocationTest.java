@@ -9,15 +9,18 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * A walker computes one row per frame into one {@link CfiRow}: once the FDEs are found, computing
- * rows allocates nothing, for every pc of every FDE of the C library.
+ * A walker finds one FDE and computes one row per frame, into one {@link CfiRow}: once a table has
+ * read its FDEs (on first use), finding them, through the header table or the scanned index, and
+ * computing rows allocate nothing, for three pcs of every FDE of the C library.
  */
 final class CfiAllocationTest {
     @Test
     void computingRowsAllocatesNothing() throws Exception {
         TestPrograms.requireFile(TestPrograms.LIBC, "libc6");
         try (Arena arena = Arena.ofConfined()) {
-            CfiTable table = CfiTable.ehFrame(ElfFile.open(TestPrograms.LIBC, arena));
+            ElfFile elf = ElfFile.open(TestPrograms.LIBC, arena);
+            CfiTable table = CfiTable.ehFrame(elf);
+            assertTrue(table.hasHeaderTable());
             List<CfiFde> fdes = table.fdes();
             CfiFde[] byPc = new CfiFde[fdes.size() * 3];
             long[] pcs = new long[byPc.length];
@@ -46,6 +49,23 @@ final class CfiAllocationTest {
             }
             assertTrue(pcs.length > 10_000, pcs.length + " pcs");
             assertEquals(0, Allocations.bytesAllocatedBy(rows), "bytes allocated by " + pcs.length + " rows");
+            for (CfiTable finder : List.of(table, CfiTable.ehFrameWithoutHeader(elf))) {
+                Runnable finds = () -> {
+                    try {
+                        for (int i = 0; i < pcs.length; i++) {
+                            CfiFde found = finder.find(pcs[i]);
+                            checksum[0] += found == null ? 0 : found.pcEnd();
+                        }
+                    } catch (ElfException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                };
+                for (int warm = 0; warm < 20; warm++) {
+                    finds.run();
+                }
+                assertEquals(0, Allocations.bytesAllocatedBy(finds), "bytes allocated by " + pcs.length + " finds, header table "
+                        + finder.hasHeaderTable());
+            }
         }
     }
 }

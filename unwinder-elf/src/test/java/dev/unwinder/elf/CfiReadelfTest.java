@@ -1,6 +1,7 @@
 package dev.unwinder.elf;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -75,6 +76,21 @@ final class CfiReadelfTest {
         Path libc = Path.of("/usr/riscv64-linux-gnu/lib/libc.so.6");
         Assumptions.assumeTrue(Files.exists(libc), "no riscv64 C library (libc6-riscv64-cross is not installed)");
         compareSystemFile(libc, "libc6-riscv64-cross");
+    }
+
+    /** The C library's separate debug file keeps the headers of .eh_frame and .eh_frame_hdr, not their bytes. */
+    @Test
+    void aSeparateDebugFileHasNoFrameBytes() throws Exception {
+        Path debug = TestPrograms.libcDebugFile();
+        try (Arena arena = Arena.ofConfined()) {
+            ElfFile elf = ElfFile.open(debug, arena);
+            assertEquals(ElfFile.SHT_NOBITS, elf.section(".eh_frame_hdr").type());
+            CfiTable table = CfiTable.ehFrame(elf);
+            assertFalse(table.hasHeaderTable());
+            assertEquals(List.of(), table.fdes());
+            assertNull(table.find(elf.section(".text").address()));
+            assertNull(CfiTable.debugFrame(elf));
+        }
     }
 
     @Test

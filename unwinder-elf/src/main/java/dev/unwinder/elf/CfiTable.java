@@ -22,8 +22,21 @@ import java.util.Map;
  * bias from a run-time pc). Instructions and expressions are not copied: they are offsets into the
  * section ({@link #section()}), which stays readable while the file's arena is open.
  *
+ * <p>What it reads: CIE versions 1, 3 and 4 of 32- and 64-bit DWARF; the augmentations {@code z},
+ * {@code R}, {@code P}, {@code L}, {@code S}, {@code B} (aarch64's B key), {@code G} and old GCC's
+ * {@code eh} (an unknown letter after {@code z} ends the augmentation, whose data is skipped); the
+ * pointer encodings absptr, (s|u)leb128, (s|u)data2/4/8 with pcrel, datarel (the header table,
+ * relative to {@code .eh_frame_hdr}), funcrel ({@code DW_CFA_set_loc}) and aligned. The indirect
+ * bit is accepted for a personality pointer, which is skipped, and rejected for an FDE's address;
+ * textrel is rejected. Opcode 0x2d is read as {@code DW_CFA_AARCH64_negate_ra_state} (SPARC's
+ * {@code DW_CFA_GNU_window_save} shares it; SPARC is not supported).
+ *
+ * <p>Strict: where the FDEs are found by a scan, one malformed entry makes the scan (and so every
+ * {@link #find(long)}) fail; through the header table, only the lookups that reach it fail.
+ *
  * <p>Safe to share between threads; the sorted index of a table read without a header table is
- * built once, on first use.
+ * built once, on first use, and the FDEs of header-table entries are kept once read: after that,
+ * {@link #find(long)} and {@link #row(CfiFde, long, CfiRow)} allocate nothing.
  */
 public final class CfiTable {
     /** {@code DW_EH_PE_omit}: no value. */

@@ -1,0 +1,203 @@
+package dev.unwinder.elf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link CfiWalk} on real cores of {@code src/test/c/cfiwalk.c} (threads blocked in the C library,
+ * one in a leaf function without a frame, a main thread aborting inside the C library), built with
+ * {@code -O2 -g -fno-omit-frame-pointer} and dynamically linked, with gdb as the oracle: for every
+ * thread, the walk's pcs start with the pcs of gdb's frames, in order. gdb's inline frames and its
+ * tail-call frames (which it makes up from DWARF call-site information; they are not on the stack)
+ * are left out of the comparison. The walk may find more frames than gdb (gdb stops at
+ * {@code main}).
+ */
+final class CfiWalkCoreTest {
+    private static final int MAX_FRAMES = 256;
+
+    private static Arena arena;
+
+    @BeforeAll
+    static void open() {
+        arena = Arena.ofShared();
+    }
+
+    @AfterAll
+    static void close() {
+        if (arena != null) {
+            arena.close();
+        }
+    }
+
+    /** One frame of a walk. */
+    private record Frame(long pc, CfiWalk.How how) {}
+
+    /** The frames of each thread and the end of its walk, by thread id. */
+    private record Walks(Map<Integer, List<Frame>> frames, Map<Integer, CfiWalk.End> ends) {}
+
+    @Test
+    void x86_64KernelCoreMatchesGdb() {
+        TestPrograms.requireTools("bash", "gcc", "gdb");
+        String arch = System.getProperty("os.arch");
+        if (!arch.equals("amd64") && !arch.equals("x86_64")) {
+            TestPrograms.unavailable("the kernel-core test needs an x86_64 host; this one is " + arch);
+        }
+        Path dir = TestPrograms.freshDirectory("cfiwalk-kernel");
+        build(dir, "gcc", List.of());
+        TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c", "ulimit -c unlimited; exec ./cfiwalk"));
+        assertEquals(128 + 6, crashed.status(), crashed.err());
+        Path core = dir.resolve("core");
+        assertTrue(Files.isRegularFile(core), "no core in " + dir + ": kernel.core_pattern must be 'core'");
+        compare(dir, core, null, "gdb");
+    }
+
+    @Test
+    void aarch64QemuCoreMatchesGdb() {
+        qemuCore("aarch64", "aarch64-linux-gnu-gcc", "qemu-aarch64", Path.of("/usr/aarch64-linux-gnu"));
+    }
+
+    private static void qemuCore(String name, String compiler, String qemu, Path sysroot) {
+        TestPrograms.requireTools("bash", compiler, qemu, "gdb-multiarch");
+        Path dir = TestPrograms.freshDirectory("cfiwalk-" + name);
+        build(dir, compiler, List.of("-no-pie"));
+        TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c",
+                "echo 0 > /proc/self/coredump_filter; ulimit -c unlimited; ulimit -s 1024; exec " + qemu + " -L "
+                        + sysroot + " -s 1M ./cfiwalk"));
+        assertEquals(128 + 6, crashed.status(), crashed.err());
+        List<Path> cores = list(dir).stream().filter(f -> f.getFileName().toString().startsWith("qemu_cfiwalk_")
+                && f.getFileName().toString().endsWith(".core")).toList();
+        assertEquals(1, cores.size(), "qemu cores in " + dir + ": " + list(dir));
+        compare(dir, cores.getFirst(), sysroot, "gdb-multiarch");
+    }
+
+    private static void build(Path dir, String compiler, List<String> extra) {
+        List<String> command = new ArrayList<>(List.of(compiler, "-O2", "-g", "-fno-omit-frame-pointer"));
+        command.addAll(extra);
+        command.addAll(List.of("-o", "cfiwalk", TestPrograms.sources().resolve("cfiwalk.c").toString(), "-lpthread"));
+        TestPrograms.check(dir, command.toArray(String[]::new));
+    }
+
+    /** Walks every thread of the core and compares with gdb; writes a summary to dir/summary.txt. */
+    private static void compare(Path dir, Path corePath, Path sysroot, String gdb) {
+        Map<Integer, List<Long>> expected = gdbFrames(dir, corePath, sysroot, gdb);
+        Walks walks;
+        try {
+            CoreFile core = CoreFile.read(ElfFile.open(corePath, arena));
+            SymbolFiles files = SymbolFiles.of(arena, sysroot, List.of(SymbolFiles.DEFAULT_DEBUG_DIRECTORY),
+                    List.of(dir.resolve("cfiwalk")), Demangler.none());
+            ModuleMap modules = CoreModules.find(core, files).modules();
+            walks = walk(core, modules);
+        } catch (ElfException e) {
+            throw new AssertionError(e);
+        }
+        assertEquals(expected.keySet(), walks.frames().keySet());
+        StringBuilder summary = new StringBuilder();
+        int gdbTotal = 0;
+        int walkTotal = 0;
+        Map<CfiWalk.How, Integer> byHow = new TreeMap<>();
+        for (Map.Entry<Integer, List<Long>> thread : expected.entrySet()) {
+            List<Frame> frames = walks.frames().get(thread.getKey());
+            List<Long> pcs = frames.stream().map(Frame::pc).toList();
+            List<Long> want = thread.getValue();
+            assertTrue(pcs.size() >= want.size() && pcs.subList(0, want.size()).equals(want),
+                    "thread " + thread.getKey() + ": gdb " + hex(want) + ", walk " + hex(pcs) + " ("
+                            + walks.ends().get(thread.getKey()) + ")");
+            gdbTotal += want.size();
+            walkTotal += frames.size();
+            frames.forEach(f -> byHow.merge(f.how(), 1, Integer::sum));
+            summary.append(String.format("thread %d: gdb %d, walk %d %s, end %s%n", thread.getKey(), want.size(),
+                    frames.size(), frames.stream().map(f -> f.how().name().toLowerCase()).toList(),
+                    walks.ends().get(thread.getKey())));
+        }
+        summary.append(String.format("total: gdb %d, walk %d, by how %s%n", gdbTotal, walkTotal, byHow));
+        try {
+            Files.writeString(dir.resolve("summary.txt"), summary);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        assertTrue(byHow.getOrDefault(CfiWalk.How.CFI, 0) > 0, summary.toString());
+    }
+
+    private static Walks walk(CoreFile core, ModuleMap modules) {
+        CfiWalk walker = new CfiWalk(core.machine(), modules, arena);
+        CfiArch arch = CfiArch.of(core.machine());
+        Map<Integer, List<Frame>> frames = new LinkedHashMap<>();
+        Map<Integer, CfiWalk.End> ends = new LinkedHashMap<>();
+        for (CoreFile.CoreThread thread : core.threads()) {
+            long[] registers = thread.dwarfRegisters();
+            var memory = core.segmentMemory(registers[arch.sp]);
+            assertNotNull(memory, "thread " + thread.tid() + ": no stack memory");
+            List<Frame> list = new ArrayList<>();
+            ends.put(thread.tid(), walker.walk(thread.pc(), registers, memory, MAX_FRAMES, (index, pc, sp, how) -> {
+                list.add(new Frame(pc, how));
+                return true;
+            }));
+            frames.put(thread.tid(), list);
+        }
+        return new Walks(frames, ends);
+    }
+
+    /** gdb's real frames' pcs per thread: its NORMAL and SIGTRAMP frames, not INLINE or TAILCALL ones. */
+    private static Map<Integer, List<Long>> gdbFrames(Path dir, Path core, Path sysroot, String gdb) {
+        Path script = TestPrograms.module().resolve("src/test/resources/dev/unwinder/elf/cfiwalk_gdb_frames.py");
+        List<String> command = new ArrayList<>(List.of(gdb, "-nx", "-batch"));
+        if (sysroot != null) {
+            command.addAll(List.of("-iex", "set sysroot " + sysroot));
+        }
+        command.addAll(List.of("-x", script.toString(), dir.resolve("cfiwalk").toString(), core.toString()));
+        TestPrograms.Result result = TestPrograms.run(dir, command);
+        try {
+            Files.writeString(dir.resolve("gdb.txt"), result.out(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Map<Integer, List<Long>> frames = new TreeMap<>();
+        boolean ended = false;
+        for (String line : result.out().split("\n")) {
+            String[] f = line.split("\t");
+            switch (f[0]) {
+                case "THREAD" -> frames.put(Integer.parseInt(f[1]), new ArrayList<>());
+                case "FRAME" -> {
+                    if (!f[5].equals("INLINE_FRAME") && !f[5].equals("TAILCALL_FRAME")) {
+                        frames.get(Integer.parseInt(f[1])).add(Long.parseUnsignedLong(f[3].substring(2), 16));
+                    }
+                }
+                case "END" -> ended = true;
+                default -> { }
+            }
+        }
+        if (!ended || frames.isEmpty()) {
+            fail(gdb + " did not list the frames:\n" + result.out() + result.err());
+        }
+        return frames;
+    }
+
+    private static List<String> hex(List<Long> pcs) {
+        return pcs.stream().map(pc -> "0x" + Long.toHexString(pc)).toList();
+    }
+
+    private static List<Path> list(Path dir) {
+        try (var files = Files.list(dir)) {
+            return files.toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -73,6 +73,11 @@ final class CfiWalkCoreTest {
         qemuCore("aarch64", "aarch64-linux-gnu-gcc", "qemu-aarch64", Path.of("/usr/aarch64-linux-gnu"));
     }
 
+    @Test
+    void s390xQemuCoreMatchesGdb() {
+        qemuCore("s390x", "s390x-linux-gnu-gcc", "qemu-s390x", Path.of("/usr/s390x-linux-gnu"));
+    }
+
     private static void qemuCore(String name, String compiler, String qemu, Path sysroot) {
         TestPrograms.requireTools("bash", compiler, qemu, "gdb-multiarch");
         Path dir = TestPrograms.freshDirectory("cfiwalk-" + name);

@@ -1,4 +1,6 @@
-/* Threads blocked in the C library, one spinning in a leaf function without a frame, and a main
+/* Threads blocked in the C library, one spinning in a leaf function without a frame,
+ * one blocked in a signal handler (with -DCFIWALK_SIGNAL: the kernel core only, as qemu's
+ * signal trampolines are in no module), and a main
  * thread that aborts inside the C library: the frames CfiWalk*Test walks and compares with gdb's. */
 #include <pthread.h>
 #include <signal.h>
@@ -54,6 +56,27 @@ __attribute__((noinline)) static void *spin_forever(void *arg) {
     return (void *) sum;
 }
 
+#ifdef CFIWALK_SIGNAL
+static volatile int in_handler;
+
+/* The handler blocks inside the C library: a walk of its thread crosses the signal frame. */
+__attribute__((noinline)) static void handler(int signal) {
+    struct timespec t = {1000, 0};
+    in_handler = signal;
+    for (;;) {
+        nanosleep(&t, NULL);
+    }
+}
+
+__attribute__((noinline)) static void *signalled_forever(void *arg) {
+    char c;
+    __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
+    while (read(pipe_fds[0], &c, 1) >= 0) {
+    }
+    return arg;
+}
+#endif
+
 __attribute__((noinline)) void crash_here(int depth) {
     if (depth > 0) {
         crash_here(depth - 1);
@@ -64,7 +87,8 @@ __attribute__((noinline)) void crash_here(int depth) {
 }
 
 int main(void) {
-    pthread_t t[4];
+    pthread_t t[5];
+    int threads = 4;
     if (pipe(pipe_fds) != 0) {
         return 1;
     }
@@ -72,9 +96,21 @@ int main(void) {
     pthread_create(&t[1], NULL, sleep_forever, NULL);
     pthread_create(&t[2], NULL, read_forever, NULL);
     pthread_create(&t[3], NULL, spin_forever, (void *) 3);
-    while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < 4) {
+#ifdef CFIWALK_SIGNAL
+    signal(SIGUSR1, handler);
+    pthread_create(&t[4], NULL, signalled_forever, NULL);
+    threads++;
+#endif
+    while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < threads) {
         usleep(1000);
     }
+#ifdef CFIWALK_SIGNAL
+    usleep(100000);
+    pthread_kill(t[4], SIGUSR1);
+    while (!in_handler) {
+        usleep(1000);
+    }
+#endif
     usleep(100000);
     crash_here(3);
     return 0;

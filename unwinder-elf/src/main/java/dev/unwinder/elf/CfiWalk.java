@@ -23,9 +23,8 @@ import java.util.Map;
  *
  * <p>Memory is read only through the {@link StackMemory} given (the thread's stack): a rule that
  * points outside it ends the walk. The walk is bounded: at most {@code maxFrames} frames, each
- * caller's sp above its callee's, or equal
- * to it for one step at a time where the pc changes (a function without a frame), so no loop, and no exception escapes it but for a
- * visitor's own.
+ * caller's sp above its callee's, or equal to it for one step at a time where the pc changes (a
+ * function without a frame), so no loop; and no exception escapes it but for a visitor's own.
  *
  * <p>Allocation: a module's table is opened (its file mapped into the arena given) and kept on the
  * first frame in that module; after that, a frame allocates nothing. Not safe to share between

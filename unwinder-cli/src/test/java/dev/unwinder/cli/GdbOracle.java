@@ -3,9 +3,6 @@ package dev.unwinder.cli;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.unwinder.cli.RealCores.RealCore;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>One gdb run per core, cached for the JVM: {@code gdb-multiarch -nx -batch}, debuginfod off, with
  * {@code set sysroot /usr/<triple>} before the program loads (qemu cores; none for kernel cores),
- * running {@code gdb_frames.py} (a test resource), which walks every thread from
+ * running {@code scripts/gdb_frames.py}, which walks every thread from
  * {@code gdb.newest_frame()} through {@code older()} and prints one line per frame: its pc, the
  * address gdb names it by (the pc for the innermost frame, pc - 1 for a caller; gdb's
  * {@code get_frame_address_in_block}), what {@code info symbol} prints for that address (the ELF
@@ -92,26 +89,18 @@ final class GdbOracle {
             RealCores.unavailable("gdb-multiarch is not on the PATH (Debian package gdb-multiarch; .ci/run installs it)");
         }
         Path script = script();
-        try {
-            // No debuginfod: the oracle uses what this machine has, and asks no server (nor the user) for more.
-            List<String> command = new ArrayList<>(List.of(gdb.toString(), "-nx", "-batch", "-iex", "set debuginfod enabled off"));
-            if (sysroot != null) {
-                command.addAll(List.of("-iex", "set sysroot " + sysroot));
-            }
-            command.addAll(List.of("-x", script.toString(), program.toAbsolutePath().toString(), core.toString()));
-            RealCores.Result result = RealCores.run(command, core.getParent(), TIMEOUT);
-            if (result.status() != 0) {
-                fail("gdb-multiarch failed with status " + result.status() + ":\n" + String.join(" ", command) + "\n"
-                        + result.output());
-            }
-            return parse(result.output());
-        } finally {
-            try {
-                Files.deleteIfExists(script);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+        // No debuginfod: the oracle uses what this machine has, and asks no server (nor the user) for more.
+        List<String> command = new ArrayList<>(List.of(gdb.toString(), "-nx", "-batch", "-iex", "set debuginfod enabled off"));
+        if (sysroot != null) {
+            command.addAll(List.of("-iex", "set sysroot " + sysroot));
         }
+        command.addAll(List.of("-x", script.toString(), program.toAbsolutePath().toString(), core.toString()));
+        RealCores.Result result = RealCores.run(command, core.getParent(), TIMEOUT);
+        if (result.status() != 0) {
+            fail("gdb-multiarch failed with status " + result.status() + ":\n" + String.join(" ", command) + "\n"
+                    + result.output());
+        }
+        return parse(result.output());
     }
 
     /** The lines of {@code gdb_frames.py}'s output (gdb's own messages around them are ignored). */
@@ -152,17 +141,13 @@ final class GdbOracle {
         return new CoreFrames(crashed, List.copyOf(threads));
     }
 
+    /** The repository's {@code scripts/gdb_frames.py}, which both gdb oracles of the tests run. */
     private static Path script() {
-        try (InputStream in = GdbOracle.class.getResourceAsStream(SCRIPT)) {
-            if (in == null) {
-                throw new IllegalStateException("no test resource " + SCRIPT + " beside " + GdbOracle.class.getName());
-            }
-            Path script = Files.createTempFile("gdb_frames", ".py");
-            Files.write(script, in.readAllBytes());
-            return script;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        Path script = Fixtures.repository().resolve("scripts").resolve(SCRIPT);
+        if (!Files.isRegularFile(script)) {
+            throw new IllegalStateException("no " + script);
         }
+        return script;
     }
 
     private static String orNull(String field) {

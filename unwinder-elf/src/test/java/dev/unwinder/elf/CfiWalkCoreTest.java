@@ -210,7 +210,7 @@ final class CfiWalkCoreTest {
 
     /** gdb's real frames' pcs per thread: its NORMAL and SIGTRAMP frames, not INLINE or TAILCALL ones. */
     private static Map<Integer, List<Long>> gdbFrames(Path dir, Path core, Path sysroot, String gdb) {
-        Path script = TestPrograms.module().resolve("src/test/resources/dev/unwinder/elf/cfiwalk_gdb_frames.py");
+        Path script = TestPrograms.module().resolveSibling("scripts").resolve("gdb_frames.py");
         List<String> command = new ArrayList<>(List.of(gdb, "-nx", "-batch"));
         if (sysroot != null) {
             command.addAll(List.of("-iex", "set sysroot " + sysroot));

@@ -1,4 +1,5 @@
-# Every thread's frames as gdb unwinds them, one tab-separated line each, for CfiWalkCoreTest.java.
+# Every thread's frames as gdb unwinds them, one tab-separated line each: gdb -batch -x scripts/gdb_frames.py PROGRAM CORE.
+# The tests' gdb oracle (unwinder-cli GdbOracle.java, unwinder-elf CfiWalkCoreTest.java) reads its output.
 # Run as: gdb-multiarch -nx -batch [-iex 'set sysroot DIR'] -x gdb_frames.py PROGRAM CORE
 #
 #   CURRENT <tid>                          the thread gdb selects first: the one that crashed

@@ -2,6 +2,7 @@ package dev.unwinder.api;
 
 import java.nio.ByteOrder;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -139,6 +140,20 @@ public interface Unwind {
      * @throws UnwindException if the layout reads the stack and the read is out of bounds
      */
     long startFp(Registers registers, StackMemory memory);
+
+    /**
+     * Returns what a walk with DWARF call-frame information needs to know of this architecture
+     * beyond the CFI: the registers it tracks, the callee-saved ones, the frame-pointer fallback,
+     * the rule at a function's first instruction and the signal-return trampolines it recognizes.
+     * A walk asks once, when it is set up, never per frame.
+     *
+     * <p>The default is empty: a plugin that gives none supports only the frame-pointer walk.
+     *
+     * @return the conventions, or empty
+     */
+    default Optional<CallFrameConventions> callFrameConventions() {
+        return Optional.empty();
+    }
 
     /**
      * Describes this layout in one line, for listings such as the command line's

@@ -1,6 +1,8 @@
 package dev.unwinder.elf;
 
+import dev.unwinder.api.CallFrameConventions;
 import dev.unwinder.api.StackMemory;
+import dev.unwinder.api.Unwind;
 import dev.unwinder.api.UnwindException;
 import java.lang.foreign.Arena;
 import java.nio.ByteOrder;
@@ -8,6 +10,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Objects;
+import java.util.function.LongFunction;
 
 /**
  * A walk of one thread's stack with the call-frame information (CFI) of the modules its code is
@@ -19,7 +23,14 @@ import java.util.Map;
  * caller's pc is the interrupted instruction itself. The row's rules give the CFA and the caller's
  * registers; a register with no rule keeps its value if the architecture's callee preserves it
  * (and so does the return-address column), and is unknown otherwise. An undefined return address
- * is the outermost frame ({@code _start}, {@code clone3}).
+ * is the outermost frame ({@code _start}, {@code clone3}). What the walk knows of the architecture
+ * (its DWARF registers, the callee-saved ones, the frame-pointer rule, signal-return trampolines)
+ * comes from the arch plugin's {@link Unwind#callFrameConventions()}.
+ *
+ * <p>Given the memory of the code too, the walk crosses a signal-return trampoline that no CFI
+ * describes (qemu-user's, a runtime's own) by its instructions, reading the interrupted registers
+ * from the signal frame; and an innermost pc in no mapped code (a call through a bad function
+ * pointer) gets the rule at a function's first instruction.
  *
  * <p>Memory is read only through the {@link StackMemory} given (the thread's stack): a rule that
  * points outside it ends the walk. The walk is bounded: at most {@code maxFrames} frames, each
@@ -38,7 +49,11 @@ public final class CfiWalk {
         /** From its callee's frame with call-frame information. */
         CFI,
         /** From its callee's frame with the frame-pointer rule. */
-        FP
+        FP,
+        /** From the registers a signal-return trampoline restores, its callee being the trampoline. */
+        SIGNAL,
+        /** From an innermost frame whose pc is in no code, with the rule at a function's first instruction. */
+        ENTRY
     }
 
     /** Why a walk ended. */
@@ -76,7 +91,13 @@ public final class CfiWalk {
 
     private static final Object NO_TABLE = new Object();
 
-    private final CfiArch arch;
+    private final Unwind unwind;
+    private final int registerCount;
+    private final int sp;
+    private final int fp;
+    private final long cfaAboveSp;
+    private final CallFrameConventions conventions;
+    private final CallFrameConventions.SignalFrame[] signalFrames;
     private final ModuleMap modules;
     private final Arena arena;
     private final Map<Module, Object> tables = new IdentityHashMap<>();
@@ -94,19 +115,28 @@ public final class CfiWalk {
     /**
      * Creates a walker.
      *
-     * @param machine the architecture of the threads it walks
+     * @param unwind the arch plugin of the threads it walks
      * @param modules the modules whose files give CFI
      * @param arena the arena the modules' files are mapped into, which must outlive the walker
+     * @throws IllegalArgumentException if the plugin gives no {@linkplain Unwind#callFrameConventions()
+     *     call-frame conventions}
      */
-    public CfiWalk(Machine machine, ModuleMap modules, Arena arena) {
-        this.arch = CfiArch.of(machine);
-        this.modules = modules;
-        this.arena = arena;
-        row = new CfiRow(arch.registerCount);
-        registers = new long[arch.registerCount];
-        known = new boolean[arch.registerCount];
-        next = new long[arch.registerCount];
-        nextKnown = new boolean[arch.registerCount];
+    public CfiWalk(Unwind unwind, ModuleMap modules, Arena arena) {
+        this.unwind = unwind;
+        this.conventions = unwind.callFrameConventions().orElseThrow(() -> new IllegalArgumentException(
+                "unwind: plugin " + unwind.name() + " gives no call-frame conventions"));
+        this.modules = Objects.requireNonNull(modules, "modules");
+        this.arena = Objects.requireNonNull(arena, "arena");
+        registerCount = conventions.registerCount();
+        sp = conventions.stackPointer();
+        fp = conventions.framePointer().orElse(-1);
+        cfaAboveSp = conventions.cfaAboveCallerSp();
+        signalFrames = conventions.signalFrames().toArray(CallFrameConventions.SignalFrame[]::new);
+        row = new CfiRow(registerCount);
+        registers = new long[registerCount];
+        known = new boolean[registerCount];
+        next = new long[registerCount];
+        nextKnown = new boolean[registerCount];
         registerReader = this::register;
         memoryReader = this::read;
     }
@@ -131,7 +161,10 @@ public final class CfiWalk {
     }
 
     /**
-     * Walks a thread's stack.
+     * Walks a thread's stack, without the memory of its code: no signal-return trampoline is
+     * recognized by its instructions, and no entry rule applies; as
+     * {@link #walk(long, long[], StackMemory, LongFunction, int, Visitor) walk(pc, dwarfRegisters,
+     * stack, null, maxFrames, visitor)}.
      *
      * @param pc the thread's pc
      * @param dwarfRegisters its registers by DWARF number (more than the walk tracks are ignored,
@@ -143,6 +176,30 @@ public final class CfiWalk {
      * @throws IllegalArgumentException if {@code maxFrames} is below 1
      */
     public End walk(long pc, long[] dwarfRegisters, StackMemory stack, int maxFrames, Visitor visitor) {
+        return walk(pc, dwarfRegisters, stack, null, maxFrames, visitor);
+    }
+
+    /**
+     * Walks a thread's stack.
+     *
+     * <p>{@code code} gives the memory that holds a pc's instructions, or {@code null} where the
+     * caller has none mapped there. It is asked only for pcs that no module's CFI covers, to see
+     * whether the pc is a signal-return trampoline of the architecture (its instructions read
+     * through the memory returned, which must hold them whole) or, for the innermost frame, in
+     * no code at all. A {@code null} {@code code} turns both off.
+     *
+     * @param pc the thread's pc
+     * @param dwarfRegisters its registers by DWARF number (more than the walk tracks are ignored,
+     *     fewer are unknown)
+     * @param stack the memory of its stack
+     * @param code the memory holding the code at an address, or {@code null}
+     * @param maxFrames the most frames to visit, at least 1
+     * @param visitor receives each frame
+     * @return why the walk ended
+     * @throws IllegalArgumentException if {@code maxFrames} is below 1
+     */
+    public End walk(long pc, long[] dwarfRegisters, StackMemory stack, LongFunction<StackMemory> code, int maxFrames,
+                    Visitor visitor) {
         if (maxFrames < 1) {
             throw new IllegalArgumentException("maxFrames: " + maxFrames + " (expected: at least 1)");
         }
@@ -152,10 +209,7 @@ public final class CfiWalk {
         int n = Math.min(dwarfRegisters.length, registers.length);
         System.arraycopy(dwarfRegisters, 0, registers, 0, n);
         Arrays.fill(known, 0, n, true);
-        if (arch == CfiArch.RISCV64) {
-            registers[0] = 0; // x0 is zero
-        }
-        long sp = registers[arch.sp];
+        long sp = registers[this.sp];
         How how = How.CONTEXT;
         boolean exact = true;
         boolean grew = true;
@@ -168,14 +222,16 @@ public final class CfiWalk {
             }
             long lookup = exact ? pc : pc - 1;
             long callerPc;
+            boolean signal = false;
             try {
                 Module module = modules.find(lookup);
                 CfiTable table = module == null ? null : table(module);
                 CfiFde fde = table == null ? null : table.find(lookup - module.bias());
+                CallFrameConventions.SignalFrame trampoline;
                 if (fde != null) {
                     table.row(fde, lookup - module.bias(), row);
                     int ra = fde.cie().returnAddressRegister();
-                    if (ra < 0 || ra >= arch.registerCount) {
+                    if (ra < 0 || ra >= registerCount) {
                         detail = String.format("return-address column %d at pc 0x%x", ra, pc);
                         return End.BAD_CFI;
                     }
@@ -185,23 +241,61 @@ public final class CfiWalk {
                     if (!cfiStep(table, ra)) {
                         return End.OUTSIDE_MEMORY;
                     }
-                    callerPc = arch.decodeReturnAddress(next[ra]);
+                    callerPc = unwind.decodeReturnAddress(next[ra]);
                     exact = fde.cie().signalFrame();
                     how = How.CFI;
-                } else if (arch.fp >= 0 && known[arch.fp]) {
-                    long fp = registers[arch.fp];
-                    long callerFp = memory.readLong(fp, arch.callerFpAt);
-                    callerPc = arch.decodeReturnAddress(memory.readLong(fp, arch.returnAddressAt));
+                } else if (code != null && (trampoline = trampolineAt(pc, code)) != null) {
+                    if (!known[this.sp]) {
+                        detail = String.format("the stack pointer of the signal trampoline at pc 0x%x is not known", pc);
+                        return End.OUTSIDE_MEMORY;
+                    }
+                    long context = registers[this.sp] + trampoline.contextOffset();
+                    for (int r = 0; r < registerCount; r++) {
+                        int offset = trampoline.registerOffset(r);
+                        nextKnown[r] = offset >= 0;
+                        next[r] = offset >= 0 ? memory.readLong(context, offset) : 0;
+                    }
+                    callerPc = memory.readLong(context, trampoline.pcOffset());
+                    exact = true;
+                    signal = true;
+                    how = How.SIGNAL;
+                } else if (index == 0 && module == null && code != null && code.apply(pc) == null) {
+                    long cfa = sp + conventions.entryCfaOffset();
+                    int ra = conventions.returnAddressColumn();
                     Arrays.fill(nextKnown, false);
-                    next[arch.fp] = callerFp;
-                    nextKnown[arch.fp] = true;
-                    next[arch.sp] = fp + arch.spFromFp;
-                    nextKnown[arch.sp] = true;
+                    for (int r = 0; r < registerCount; r++) {
+                        if (conventions.isCalleeSaved(r)) {
+                            next[r] = registers[r];
+                            nextKnown[r] = known[r];
+                        }
+                    }
+                    if (conventions.entryReturnAddressOnStack()) {
+                        callerPc = memory.readLong(cfa - unwind.wordSize());
+                    } else if (known[ra]) {
+                        callerPc = unwind.decodeReturnAddress(registers[ra]);
+                    } else {
+                        detail = String.format("pc 0x%x is in no code and the return address is not known", pc);
+                        return End.NO_UNWIND_INFO;
+                    }
+                    next[this.sp] = cfa - cfaAboveSp;
+                    nextKnown[this.sp] = true;
+                    exact = false;
+                    how = How.ENTRY;
+                } else if (fp >= 0 && known[fp]) {
+                    long framePointer = registers[fp];
+                    long callerFp = memory.readLong(framePointer, unwind.nextOlderFpFromFpOffset());
+                    callerPc = unwind.decodeReturnAddress(
+                            memory.readLong(framePointer, unwind.nextOlderPcFromFpOffset()));
+                    Arrays.fill(nextKnown, false);
+                    next[fp] = callerFp;
+                    nextKnown[fp] = true;
+                    next[this.sp] = framePointer + unwind.nextOlderSpFromFpOffset();
+                    nextKnown[this.sp] = true;
                     exact = false;
                     how = How.FP;
                 } else {
                     detail = String.format("no call-frame information for pc 0x%x%s", pc,
-                            arch.fp < 0 ? "" : " and no frame pointer");
+                            fp < 0 ? "" : " and no frame pointer");
                     return End.NO_UNWIND_INFO;
                 }
             } catch (ElfException e) {
@@ -214,20 +308,63 @@ public final class CfiWalk {
             if (callerPc == 0) {
                 return End.OUTERMOST;
             }
-            long callerSp = next[arch.sp];
+            long callerSp = next[this.sp];
             int order = Long.compareUnsigned(callerSp, sp);
             // A function without a frame (a leaf on aarch64, riscv64, s390x) leaves its caller's sp
             // as it is: one step that keeps sp is allowed, if the pc changes, but not two in a row.
-            if (!nextKnown[arch.sp] || order < 0 || order == 0 && (!grew || callerPc == pc)) {
+            // The registers a signal frame restores may be on another stack (sigaltstack): the step
+            // out of a trampoline is not checked, and maxFrames bounds the walk still.
+            if (!nextKnown[this.sp]
+                    || !signal && (order < 0 || order == 0 && (!grew || callerPc == pc))) {
                 detail = String.format("caller's sp 0x%x is not above sp 0x%x at pc 0x%x", callerSp, sp, pc);
                 return End.CFA_NOT_GROWING;
             }
-            grew = order > 0;
+            grew = order > 0 || signal;
             System.arraycopy(next, 0, registers, 0, registers.length);
             System.arraycopy(nextKnown, 0, known, 0, known.length);
             pc = callerPc;
             sp = callerSp;
         }
+    }
+
+    /** The trampoline whose code is at pc, or null; reads the code through the memory code gives. */
+    private CallFrameConventions.SignalFrame trampolineAt(long pc, LongFunction<StackMemory> code) {
+        if (signalFrames.length == 0) {
+            return null;
+        }
+        StackMemory text = code.apply(pc);
+        if (text == null) {
+            return null;
+        }
+        for (CallFrameConventions.SignalFrame frame : signalFrames) {
+            if (matches(text, pc, frame)) {
+                return frame;
+            }
+        }
+        return null;
+    }
+
+    private static boolean matches(StackMemory text, long pc, CallFrameConventions.SignalFrame frame) {
+        int length = frame.codeLength();
+        if (!text.contains(pc, length)) {
+            return false;
+        }
+        boolean little = text.byteOrder() == ByteOrder.LITTLE_ENDIAN;
+        for (int i = 0; i < length; i++) {
+            long address = pc + i;
+            // The word that holds the byte, kept inside the memory (which holds the code whole).
+            long start = text.contains(address, 8) ? address : pc + length - 8;
+            if (!text.contains(start, 8)) {
+                return false;
+            }
+            long word = text.readLong(start);
+            long at = address - start;
+            long shift = little ? at * 8 : (7 - at) * 8;
+            if ((byte) (word >>> shift) != frame.codeByte(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Applies the row's rules to the registers into next; false (with detail) if a register needed is unknown. */
@@ -249,9 +386,9 @@ public final class CfiWalk {
             boolean has = true;
             switch (row.rule(r)) {
                 case UNSPECIFIED -> {
-                    if (r == arch.sp) {
-                        value = cfa - arch.cfaAboveSp;
-                    } else if (arch.calleeSaved(r) || r == ra) {
+                    if (r == sp) {
+                        value = cfa - cfaAboveSp;
+                    } else if (conventions.isCalleeSaved(r) || r == ra) {
                         value = registers[r];
                         has = known[r];
                     } else {

@@ -49,7 +49,7 @@ final class CfiWalkBoundsTest {
     }
 
     private static CfiWalk walker(Machine machine) {
-        return new CfiWalk(machine, ModuleMap.EMPTY, Arena.global());
+        return new CfiWalk(Plugins.of(machine), ModuleMap.EMPTY, Arena.global());
     }
 
     @Test

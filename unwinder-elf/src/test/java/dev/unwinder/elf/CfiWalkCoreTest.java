@@ -161,11 +161,11 @@ final class CfiWalkCoreTest {
 
     /** Once the modules' tables are loaded, walking every thread again allocates nothing. */
     private static void assertAllocationFree(CoreFile core, ModuleMap modules) {
-        CfiWalk walker = new CfiWalk(core.machine(), modules, arena);
-        CfiArch arch = CfiArch.of(core.machine());
+        CfiWalk walker = new CfiWalk(Plugins.of(core.machine()), modules, arena);
+        int spRegister = Plugins.stackPointer(core.machine());
         List<CoreFile.CoreThread> threads = core.threads();
         List<long[]> registers = threads.stream().map(CoreFile.CoreThread::dwarfRegisters).toList();
-        List<StackMemory> memories = registers.stream().map(r -> core.segmentMemory(r[arch.sp])).toList();
+        List<StackMemory> memories = registers.stream().map(r -> core.segmentMemory(r[spRegister])).toList();
         long[] frames = new long[1];
         CfiWalk.Visitor count = (index, pc, sp, how) -> {
             frames[0]++;
@@ -190,13 +190,13 @@ final class CfiWalkCoreTest {
     }
 
     private static Walks walk(CoreFile core, ModuleMap modules) {
-        CfiWalk walker = new CfiWalk(core.machine(), modules, arena);
-        CfiArch arch = CfiArch.of(core.machine());
+        CfiWalk walker = new CfiWalk(Plugins.of(core.machine()), modules, arena);
+        int spRegister = Plugins.stackPointer(core.machine());
         Map<Integer, List<Frame>> frames = new LinkedHashMap<>();
         Map<Integer, CfiWalk.End> ends = new LinkedHashMap<>();
         for (CoreFile.CoreThread thread : core.threads()) {
             long[] registers = thread.dwarfRegisters();
-            var memory = core.segmentMemory(registers[arch.sp]);
+            var memory = core.segmentMemory(registers[spRegister]);
             assertNotNull(memory, "thread " + thread.tid() + ": no stack memory");
             List<Frame> list = new ArrayList<>();
             ends.put(thread.tid(), walker.walk(thread.pc(), registers, memory, MAX_FRAMES, (index, pc, sp, how) -> {

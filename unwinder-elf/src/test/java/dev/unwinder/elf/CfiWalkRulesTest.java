@@ -90,7 +90,7 @@ final class CfiWalkRulesTest {
 
     @Test
     void everyRuleGivesTheCallersRegister() throws IOException {
-        CfiWalk walker = new CfiWalk(Machine.X86_64, module(), Arena.ofAuto());
+        CfiWalk walker = new CfiWalk(Plugins.of(Machine.X86_64), module(), Arena.ofAuto());
         List<Frame> frames = new ArrayList<>();
         assertEquals(CfiWalk.End.MAX_FRAMES, walker.walk(0x11010, registers(), stack(), 2, (index, pc, sp, how) -> {
             frames.add(new Frame(pc, sp, how));
@@ -116,7 +116,7 @@ final class CfiWalkRulesTest {
 
     @Test
     void theFramePointerRuleTakesOverWhereNoModuleCoversThePc() throws IOException {
-        CfiWalk walker = new CfiWalk(Machine.X86_64, module(), Arena.ofAuto());
+        CfiWalk walker = new CfiWalk(Plugins.of(Machine.X86_64), module(), Arena.ofAuto());
         List<Frame> frames = new ArrayList<>();
         assertEquals(CfiWalk.End.OUTERMOST, walker.walk(0x11010, registers(), stack(), 64, (index, pc, sp, how) -> {
             frames.add(new Frame(pc, sp, how));

@@ -1,11 +1,13 @@
 package dev.unwinder.arch.aarch64;
 
 import com.google.auto.service.AutoService;
+import dev.unwinder.api.CallFrameConventions;
 import dev.unwinder.api.Registers;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import java.nio.ByteOrder;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -39,6 +41,31 @@ public final class AArch64Unwind implements Unwind {
     private static final int X29 = 29;
     private static final int X30 = 30;
     private static final int SP = 31;
+
+    /**
+     * AAPCS64's call-frame facts: DWARF registers 0 to 31 (x0 to x30 and sp); x19 to x29
+     * callee-saved; x29 the frame pointer; at a function's first instruction the CFA is sp and the
+     * return address in x30; and the {@code rt_sigreturn} trampoline ({@code mov x8, #139;
+     * svc #0}) whose frame is {@code struct rt_sigframe} at sp: 128 bytes of {@code siginfo}, then
+     * the {@code ucontext} with its {@code sigcontext} at +176, which keeps the fault address, then
+     * x0 to x30, sp and pc.
+     */
+    private static final CallFrameConventions CALL_FRAME_CONVENTIONS = conventions();
+
+    private static CallFrameConventions conventions() {
+        int[] saved = new int[32];
+        for (int x = 0; x < 32; x++) {
+            saved[x] = 8 + 8 * x; // sigcontext.regs[x], then sp at 256
+        }
+        return CallFrameConventions.builder(32, SP, X30)
+                .framePointer(X29)
+                .calleeSaved(19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29)
+                .entry(0, false)
+                .signalFrame(new CallFrameConventions.SignalFrame(
+                        new byte[] {0x68, 0x11, (byte) 0x80, (byte) 0xd2, 0x01, 0x00, 0x00, (byte) 0xd4},
+                        128 + 176, 264, saved))
+                .build();
+    }
 
     private final int virtualAddressBits;
     private final long addressMask;
@@ -158,4 +185,10 @@ public final class AArch64Unwind implements Unwind {
     public String toString() {
         return "Unwind[aarch64, " + virtualAddressBits + "-bit virtual addresses]";
     }
+    /** The aarch64 call-frame facts; see {@link CallFrameConventions}. */
+    @Override
+    public Optional<CallFrameConventions> callFrameConventions() {
+        return Optional.of(CALL_FRAME_CONVENTIONS);
+    }
+
 }

@@ -1,10 +1,12 @@
 package dev.unwinder.arch.riscv64;
 
 import com.google.auto.service.AutoService;
+import dev.unwinder.api.CallFrameConventions;
 import dev.unwinder.api.Registers;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import java.nio.ByteOrder;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -76,4 +78,10 @@ public final class Riscv64CraneliftUnwind implements Unwind {
     public String toString() {
         return "Unwind[riscv64-cranelift]";
     }
+    /** The riscv64 call-frame facts; see {@link Riscv64Registers#CALL_FRAME_CONVENTIONS}. */
+    @Override
+    public Optional<CallFrameConventions> callFrameConventions() {
+        return Optional.of(Riscv64Registers.CALL_FRAME_CONVENTIONS);
+    }
+
 }

@@ -1,10 +1,12 @@
 package dev.unwinder.arch.s390x;
 
 import com.google.auto.service.AutoService;
+import dev.unwinder.api.CallFrameConventions;
 import dev.unwinder.api.Registers;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import java.nio.ByteOrder;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -22,6 +24,34 @@ import java.util.OptionalInt;
 @AutoService(Unwind.class)
 @SuppressWarnings("exports") // @AutoService is a compile-time annotation; readers need not see its module
 public final class S390xUnwind implements Unwind {
+    /**
+     * The s390x ELF ABI's call-frame facts: DWARF registers 0 to 31 (r0 to r15, then f0 to f15);
+     * r6 to r13 callee-saved (and r15, the stack pointer); no frame pointer, so no fallback for
+     * code without CFI; the CFA is the caller's sp + 160, the register save area the caller
+     * allocates; at a function's first instruction the CFA is r15 + 160 and the return address in
+     * r14. Two trampolines: {@code svc 173} ({@code rt_sigreturn}), whose frame has 160 bytes of
+     * save area, the {@code svc} and its padding, 128 bytes of {@code siginfo} and the
+     * {@code ucontext}, its {@code _sigregs} at +40; and {@code svc 119} ({@code sigreturn}, a handler
+     * without {@code SA_SIGINFO}), whose {@code _sigregs} follow the save area and a 16-byte
+     * {@code sigcontext}. {@code _sigregs} holds the PSW (its address the pc, at +8), then r0 to r15.
+     */
+    private static final CallFrameConventions CALL_FRAME_CONVENTIONS = conventions();
+
+    private static CallFrameConventions conventions() {
+        int[] saved = new int[16];
+        for (int r = 0; r < 16; r++) {
+            saved[r] = 16 + 8 * r;
+        }
+        return CallFrameConventions.builder(32, 15, 14)
+                .calleeSaved(6, 7, 8, 9, 10, 11, 12, 13)
+                .cfaAboveCallerSp(160)
+                .entry(160, false)
+                .signalFrame(new CallFrameConventions.SignalFrame(new byte[] {0x0a, (byte) 0xad}, 160 + 8 + 128 + 40,
+                        8, saved))
+                .signalFrame(new CallFrameConventions.SignalFrame(new byte[] {0x0a, 0x77}, 160 + 16, 8, saved))
+                .build();
+    }
+
     private static final int R14 = 14;
     private static final int R15 = 15;
 
@@ -86,4 +116,10 @@ public final class S390xUnwind implements Unwind {
     public String toString() {
         return "Unwind[s390x]";
     }
+    /** The s390x call-frame facts; see {@link CallFrameConventions}. */
+    @Override
+    public Optional<CallFrameConventions> callFrameConventions() {
+        return Optional.of(CALL_FRAME_CONVENTIONS);
+    }
+
 }

@@ -1,11 +1,13 @@
 package dev.unwinder.arch.x86_64;
 
 import com.google.auto.service.AutoService;
+import dev.unwinder.api.CallFrameConventions;
 import dev.unwinder.api.Registers;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import java.nio.ByteOrder;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -22,6 +24,24 @@ import java.util.OptionalInt;
 @AutoService(Unwind.class)
 @SuppressWarnings("exports") // @AutoService is a compile-time annotation; readers need not see its module
 public final class X86_64Unwind implements Unwind {
+    /**
+     * The System V x86_64 psABI's call-frame facts: DWARF registers 0 to 16 (16 is the return
+     * address, rip); rbx, rbp and r12 to r15 callee-saved; rbp the frame pointer; at a function's
+     * first instruction the CFA is rsp + 8 and the return address the word below it; and the
+     * {@code rt_sigreturn} trampoline ({@code mov $15, %rax; syscall}) whose frame has the
+     * interrupted registers in the {@code ucontext} at sp, its {@code uc_mcontext} at +40.
+     */
+    private static final CallFrameConventions CALL_FRAME_CONVENTIONS = CallFrameConventions.builder(17, 7, 16)
+            .framePointer(6)
+            .calleeSaved(3, 6, 12, 13, 14, 15)
+            .entry(8, true)
+            .signalFrame(new CallFrameConventions.SignalFrame(
+                    new byte[] {0x48, (byte) 0xc7, (byte) 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05}, 40, 128,
+                    // struct sigcontext: r8..r15 at 0..56, rdi 64, rsi 72, rbp 80, rbx 88, rdx 96, rax 104,
+                    // rcx 112, rsp 120; by DWARF number rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8..r15
+                    104, 96, 112, 88, 72, 64, 80, 120, 0, 8, 16, 24, 32, 40, 48, 56))
+            .build();
+
     private static final int RBP = 6;
     private static final int RSP = 7;
 
@@ -88,4 +108,10 @@ public final class X86_64Unwind implements Unwind {
     public String toString() {
         return "Unwind[x86_64]";
     }
+    /** The x86_64 call-frame facts; see {@link CallFrameConventions}. */
+    @Override
+    public Optional<CallFrameConventions> callFrameConventions() {
+        return Optional.of(CALL_FRAME_CONVENTIONS);
+    }
+
 }

@@ -1,7 +1,9 @@
-/* Threads blocked in the C library, one spinning in a leaf function without a frame,
- * one blocked in a signal handler (with -DCFIWALK_SIGNAL: the kernel core only, as qemu's
- * signal trampolines are in no module), and a main
- * thread that aborts inside the C library: the frames CfiWalk*Test walks and compares with gdb's. */
+/* Threads blocked in the C library, one spinning in a leaf function without a frame, and a main
+ * thread that aborts inside the C library: the frames CfiWalk*Test walks and compares with gdb's.
+ * With -DCFIWALK_SIGNAL, one more thread blocks in a signal handler (the C library's restorer on a
+ * kernel core, which its CFI describes; qemu-user's own trampoline, which no CFI describes, on a
+ * qemu core), and on x86_64 another one in a handler that returns to a restorer of this program's
+ * own, without CFI, found by its code alone. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -59,6 +61,38 @@ __attribute__((noinline)) static void *spin_forever(void *arg) {
 #ifdef CFIWALK_SIGNAL
 static volatile int in_handler;
 
+#ifdef __x86_64__
+#include <sys/syscall.h>
+/* rt_sigreturn as the C library's __restore_rt does it (mov $15, %rax; syscall), with no CFI. Its
+ * name holds "sigaction" so that gdb, which looks for the code only in functions so named (or
+ * __restore_rt), recognizes it as well. */
+void restore_after_sigaction(void);
+__asm__(".text\n"
+        ".globl restore_after_sigaction\n"
+        ".type restore_after_sigaction, @function\n"
+        "restore_after_sigaction:\n"
+        ".byte 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05\n"
+        ".size restore_after_sigaction, .-restore_after_sigaction\n");
+
+/* The kernel's struct sigaction, given to the system call directly to set the restorer. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+};
+
+static volatile int in_own_handler;
+
+__attribute__((noinline)) static void own_handler(int signal) {
+    struct timespec t = {1000, 0};
+    in_own_handler = signal;
+    for (;;) {
+        nanosleep(&t, NULL);
+    }
+}
+#endif
+
 /* The handler blocks inside the C library: a walk of its thread crosses the signal frame. */
 __attribute__((noinline)) static void handler(int signal) {
     struct timespec t = {1000, 0};
@@ -87,7 +121,7 @@ __attribute__((noinline)) void crash_here(int depth) {
 }
 
 int main(void) {
-    pthread_t t[5];
+    pthread_t t[6];
     int threads = 4;
     if (pipe(pipe_fds) != 0) {
         return 1;
@@ -100,6 +134,14 @@ int main(void) {
     signal(SIGUSR1, handler);
     pthread_create(&t[4], NULL, signalled_forever, NULL);
     threads++;
+#ifdef __x86_64__
+    struct kernel_sigaction own = {own_handler, 0x04000000 /* SA_RESTORER */, restore_after_sigaction, 0};
+    if (syscall(SYS_rt_sigaction, SIGUSR2, &own, NULL, 8) != 0) {
+        return 1;
+    }
+    pthread_create(&t[5], NULL, signalled_forever, NULL);
+    threads++;
+#endif
 #endif
     while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < threads) {
         usleep(1000);
@@ -110,6 +152,12 @@ int main(void) {
     while (!in_handler) {
         usleep(1000);
     }
+#ifdef __x86_64__
+    pthread_kill(t[5], SIGUSR2);
+    while (!in_own_handler) {
+        usleep(1000);
+    }
+#endif
 #endif
     usleep(100000);
     crash_here(3);

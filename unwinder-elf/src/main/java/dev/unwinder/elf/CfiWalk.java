@@ -110,7 +110,11 @@ public final class CfiWalk {
     private final CfiExpression.Registers registerReader;
     private final CfiExpression.Memory memoryReader;
     private StackMemory memory;
+    /** The last walk's end detail: a format of up to three long arguments, made a string only when asked. */
     private String detail = "";
+    private long detailA;
+    private long detailB;
+    private long detailC;
 
     /**
      * Creates a walker.
@@ -147,7 +151,15 @@ public final class CfiWalk {
      * @return a message, empty if the walk ended at the outermost frame or as asked
      */
     public String endDetail() {
-        return detail;
+        return String.format(detail, detailA, detailB, detailC);
+    }
+
+    /** Sets the end detail without allocating: the format takes its arguments in order, as many as it uses. */
+    private void detail(String format, long a, long b, long c) {
+        detail = format;
+        detailA = a;
+        detailB = b;
+        detailC = c;
     }
 
     /** Whether register {@code r} of the last frame visited is known (for tests). */
@@ -204,7 +216,7 @@ public final class CfiWalk {
             throw new IllegalArgumentException("maxFrames: " + maxFrames + " (expected: at least 1)");
         }
         memory = stack;
-        detail = "";
+        detail("", 0, 0, 0);
         Arrays.fill(known, false);
         int n = Math.min(dwarfRegisters.length, registers.length);
         System.arraycopy(dwarfRegisters, 0, registers, 0, n);
@@ -232,7 +244,7 @@ public final class CfiWalk {
                     table.row(fde, lookup - module.bias(), row);
                     int ra = fde.cie().returnAddressRegister();
                     if (ra < 0 || ra >= registerCount) {
-                        detail = String.format("return-address column %d at pc 0x%x", ra, pc);
+                        detail("return-address column %d at pc 0x%x", ra, pc, 0);
                         return End.BAD_CFI;
                     }
                     if (row.rule(ra) == CfiRule.UNDEFINED) {
@@ -246,7 +258,7 @@ public final class CfiWalk {
                     how = How.CFI;
                 } else if (code != null && (trampoline = trampolineAt(pc, code)) != null) {
                     if (!known[this.sp]) {
-                        detail = String.format("the stack pointer of the signal trampoline at pc 0x%x is not known", pc);
+                        detail("the stack pointer of the signal trampoline at pc 0x%x is not known", pc, 0, 0);
                         return End.OUTSIDE_MEMORY;
                     }
                     long context = registers[this.sp] + trampoline.contextOffset();
@@ -274,7 +286,7 @@ public final class CfiWalk {
                     } else if (known[ra]) {
                         callerPc = unwind.decodeReturnAddress(registers[ra]);
                     } else {
-                        detail = String.format("pc 0x%x is in no code and the return address is not known", pc);
+                        detail("pc 0x%x is in no code and the return address is not known", pc, 0, 0);
                         return End.NO_UNWIND_INFO;
                     }
                     next[this.sp] = cfa - cfaAboveSp;
@@ -294,15 +306,15 @@ public final class CfiWalk {
                     exact = false;
                     how = How.FP;
                 } else {
-                    detail = String.format("no call-frame information for pc 0x%x%s", pc,
-                            fp < 0 ? "" : " and no frame pointer");
+                    detail(fp < 0 ? "no call-frame information for pc 0x%x"
+                            : "no call-frame information for pc 0x%x and no frame pointer", pc, 0, 0);
                     return End.NO_UNWIND_INFO;
                 }
             } catch (ElfException e) {
-                detail = e.getMessage();
+                detail(String.valueOf(e.getMessage()).replace("%", "%%"), 0, 0, 0);
                 return End.BAD_CFI;
             } catch (UnwindException e) {
-                detail = e.getMessage();
+                detail(String.valueOf(e.getMessage()).replace("%", "%%"), 0, 0, 0);
                 return End.OUTSIDE_MEMORY;
             }
             if (callerPc == 0) {
@@ -316,7 +328,7 @@ public final class CfiWalk {
             // out of a trampoline is not checked, and maxFrames bounds the walk still.
             if (!nextKnown[this.sp]
                     || !signal && (order < 0 || order == 0 && (!grew || callerPc == pc))) {
-                detail = String.format("caller's sp 0x%x is not above sp 0x%x at pc 0x%x", callerSp, sp, pc);
+                detail("caller's sp 0x%x is not above sp 0x%x at pc 0x%x", callerSp, sp, pc);
                 return End.CFA_NOT_GROWING;
             }
             grew = order > 0 || signal;
@@ -376,7 +388,7 @@ public final class CfiWalk {
         } else {
             int r = row.cfaRegister();
             if (r < 0 || r >= registers.length || !known[r]) {
-                detail = String.format("the CFA's register %d is not known", r);
+                detail("the CFA's register %d is not known", r, 0, 0);
                 return false;
             }
             cfa = registers[r] + row.cfaOffset();
@@ -416,7 +428,7 @@ public final class CfiWalk {
             nextKnown[r] = has;
         }
         if (!nextKnown[ra]) {
-            detail = String.format("the return address (register %d) is not known", ra);
+            detail("the return address (register %d) is not known", ra, 0, 0);
             return false;
         }
         return true;

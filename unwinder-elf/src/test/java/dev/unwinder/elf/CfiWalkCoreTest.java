@@ -23,13 +23,20 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link CfiWalk} on real cores of {@code src/test/c/cfiwalk.c} (threads blocked in the C library,
- * one in a leaf function without a frame, on x86_64 one blocked in a signal handler, a main thread aborting inside the C library), built with
+ * one in a leaf function without a frame, threads blocked in signal handlers, a main thread
+ * aborting inside the C library), built with
  * {@code -O2 -g -fno-omit-frame-pointer} and dynamically linked, with gdb as the oracle: for every
  * thread, the walk's pcs start with the pcs of gdb's frames, in order. gdb's inline frames and its
  * tail-call frames (which it makes up from DWARF call-site information; they are not on the stack)
  * are left out of the comparison. On x86_64 also {@code src/test/c/cfiwalk_segv.c}: a segfault in
  * the C library's {@code strlen}, under a comparator that {@code qsort} calls. The walk may find more frames than gdb (gdb stops at
  * {@code main}). Once the modules' tables are loaded, walking every thread again allocates nothing.
+ *
+ * <p>Signal frames: on the x86_64 kernel core, one handler returns to the C library's
+ * {@code __restore_rt} (its CFI) and one to a restorer of the program's own without CFI, which
+ * the walk recognizes by its code, as gdb does; on the s390x qemu core, qemu's trampoline, in no
+ * module. gdb does not get past the aarch64 qemu trampoline (it does not return), so that core's
+ * handler thread is checked against the program's own call chain instead.
  */
 final class CfiWalkCoreTest {
     private static final int MAX_FRAMES = 256;
@@ -67,7 +74,8 @@ final class CfiWalkCoreTest {
         assertEquals(128 + 6, crashed.status(), crashed.err());
         Path core = dir.resolve("core");
         assertTrue(Files.isRegularFile(core), "no core in " + dir + ": kernel.core_pattern must be 'core'");
-        compare(dir, core, null, "gdb");
+        Map<CfiWalk.How, Integer> byHow = compare(dir, core, null, "gdb");
+        assertEquals(1, byHow.getOrDefault(CfiWalk.How.SIGNAL, 0), "frames out of the program's own restorer");
     }
 
     @Test
@@ -86,28 +94,118 @@ final class CfiWalkCoreTest {
         compare(dir, core, null, "gdb");
     }
 
+    /** pc 0 after a call through a null function pointer: the entry rule finds the caller, as gdb does. */
+    @Test
+    void x86_64NullFunctionPointerMatchesGdb() {
+        TestPrograms.requireTools("bash", "gcc", "gdb");
+        String arch = System.getProperty("os.arch");
+        if (!arch.equals("amd64") && !arch.equals("x86_64")) {
+            TestPrograms.unavailable("the kernel-core test needs an x86_64 host; this one is " + arch);
+        }
+        Path dir = TestPrograms.freshDirectory("cfiwalk-kernel-null");
+        build(dir, "gcc", "cfiwalk_null.c", List.of());
+        TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c", "ulimit -c unlimited; exec ./cfiwalk"));
+        assertEquals(128 + 11, crashed.status(), crashed.err());
+        Path core = dir.resolve("core");
+        assertTrue(Files.isRegularFile(core), "no core in " + dir + ": kernel.core_pattern must be 'core'");
+        assertEquals(1, compare(dir, core, null, "gdb").getOrDefault(CfiWalk.How.ENTRY, 0));
+    }
+
+    @Test
+    void aarch64NullFunctionPointerMatchesGdb() {
+        Path sysroot = Path.of("/usr/aarch64-linux-gnu");
+        Path core = qemuCore("aarch64-null", "cfiwalk_null.c", 11, "aarch64-linux-gnu-gcc", "qemu-aarch64", sysroot,
+                List.of());
+        assertEquals(1, compare(core.getParent(), core, sysroot, "gdb-multiarch").getOrDefault(CfiWalk.How.ENTRY, 0));
+    }
+
+    @Test
+    void s390xNullFunctionPointerMatchesGdb() {
+        Path sysroot = Path.of("/usr/s390x-linux-gnu");
+        Path core = qemuCore("s390x-null", "cfiwalk_null.c", 11, "s390x-linux-gnu-gcc", "qemu-s390x", sysroot,
+                List.of());
+        assertEquals(1, compare(core.getParent(), core, sysroot, "gdb-multiarch").getOrDefault(CfiWalk.How.ENTRY, 0));
+    }
+
     @Test
     void aarch64QemuCoreMatchesGdb() {
-        qemuCore("aarch64", "aarch64-linux-gnu-gcc", "qemu-aarch64", Path.of("/usr/aarch64-linux-gnu"));
+        Path sysroot = Path.of("/usr/aarch64-linux-gnu");
+        Path core = qemuCore("aarch64", "cfiwalk.c", 6, "aarch64-linux-gnu-gcc", "qemu-aarch64", sysroot, List.of());
+        compare(core.getParent(), core, sysroot, "gdb-multiarch");
     }
 
     @Test
     void s390xQemuCoreMatchesGdb() {
-        qemuCore("s390x", "s390x-linux-gnu-gcc", "qemu-s390x", Path.of("/usr/s390x-linux-gnu"));
+        Path sysroot = Path.of("/usr/s390x-linux-gnu");
+        Path core = qemuCore("s390x", "cfiwalk.c", 6, "s390x-linux-gnu-gcc", "qemu-s390x", sysroot, List.of("-DCFIWALK_SIGNAL"));
+        Map<CfiWalk.How, Integer> byHow = compare(core.getParent(), core, sysroot, "gdb-multiarch");
+        assertEquals(1, byHow.getOrDefault(CfiWalk.How.SIGNAL, 0), "frames out of qemu's signal trampoline");
     }
 
-    private static void qemuCore(String name, String compiler, String qemu, Path sysroot) {
+    /**
+     * The handler thread of an aarch64 qemu core: from {@code nanosleep} in the handler, through
+     * qemu's trampoline (in no module, no CFI), to the {@code read} the signal interrupted and on to
+     * the thread's start.
+     */
+    @Test
+    void aarch64QemuSignalTrampolineIsCrossed() throws ElfException {
+        Path sysroot = Path.of("/usr/aarch64-linux-gnu");
+        Path corePath = qemuCore("aarch64-signal", "cfiwalk.c", 6, "aarch64-linux-gnu-gcc", "qemu-aarch64", sysroot,
+                List.of("-DCFIWALK_SIGNAL"));
+        CoreFile core = CoreFile.read(ElfFile.open(corePath, arena));
+        SymbolFiles files = SymbolFiles.of(arena, sysroot, List.of(SymbolFiles.DEFAULT_DEBUG_DIRECTORY),
+                List.of(corePath.resolveSibling("cfiwalk")), Demangler.none());
+        ModuleMap modules = CoreModules.find(core, files).modules();
+        Walks walks = walk(core, modules);
+        List<String> handlerThreads = new ArrayList<>();
+        for (Map.Entry<Integer, List<Frame>> thread : walks.frames().entrySet()) {
+            List<Frame> frames = thread.getValue();
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < frames.size(); i++) {
+                Frame frame = frames.get(i);
+                // A return address is named by the call before it; the innermost pc and one a signal
+                // interrupted, by themselves.
+                boolean exact = i == 0 || frame.how() == CfiWalk.How.SIGNAL;
+                names.add(name(modules, exact ? frame.pc() : frame.pc() - 1) + "/" + frame.how());
+            }
+            if (names.stream().anyMatch(n -> n.startsWith("handler/"))) {
+                handlerThreads.add(thread.getKey() + ": " + names + " " + walks.ends().get(thread.getKey()));
+                int handler = names.indexOf("handler/CFI");
+                assertTrue(handler >= 2 && names.get(handler - 1).endsWith("nanosleep/CFI"), handlerThreads.getLast());
+                assertEquals("??/CFI", names.get(handler + 1), handlerThreads.getLast());
+                assertEquals("read/SIGNAL", names.get(handler + 2), handlerThreads.getLast());
+                assertEquals("signalled_forever/CFI", names.get(handler + 3), handlerThreads.getLast());
+                assertEquals(CfiWalk.End.OUTERMOST, walks.ends().get(thread.getKey()), handlerThreads.getLast());
+            }
+        }
+        assertEquals(1, handlerThreads.size(), handlerThreads.toString());
+    }
+
+    private static String name(ModuleMap modules, long address) {
+        Module module = modules.find(address);
+        if (module == null) {
+            return "??";
+        }
+        int symbol = module.symbols().lookup(address);
+        return symbol < 0 ? "??" : module.symbols().name(symbol);
+    }
+
+    /** Builds a test program for an architecture and crashes it under qemu-user; returns qemu's core. */
+    private static Path qemuCore(String name, String source, int signal, String compiler, String qemu, Path sysroot,
+                                 List<String> defines) {
         TestPrograms.requireTools("bash", compiler, qemu, "gdb-multiarch");
         Path dir = TestPrograms.freshDirectory("cfiwalk-" + name);
-        build(dir, compiler, "cfiwalk.c", List.of("-no-pie"));
+        List<String> options = new ArrayList<>(List.of("-no-pie"));
+        options.addAll(defines);
+        build(dir, compiler, source, options);
         TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c",
                 "echo 0 > /proc/self/coredump_filter; ulimit -c unlimited; ulimit -s 1024; exec " + qemu + " -L "
                         + sysroot + " -s 1M ./cfiwalk"));
-        assertEquals(128 + 6, crashed.status(), crashed.err());
+        assertEquals(128 + signal, crashed.status(), crashed.err());
         List<Path> cores = list(dir).stream().filter(f -> f.getFileName().toString().startsWith("qemu_cfiwalk_")
                 && f.getFileName().toString().endsWith(".core")).toList();
         assertEquals(1, cores.size(), "qemu cores in " + dir + ": " + list(dir));
-        compare(dir, cores.getFirst(), sysroot, "gdb-multiarch");
+        return cores.getFirst();
     }
 
     private static void build(Path dir, String compiler, String source, List<String> extra) {
@@ -117,8 +215,11 @@ final class CfiWalkCoreTest {
         TestPrograms.check(dir, command.toArray(String[]::new));
     }
 
-    /** Walks every thread of the core and compares with gdb; writes a summary to dir/summary.txt. */
-    private static void compare(Path dir, Path corePath, Path sysroot, String gdb) {
+    /**
+     * Walks every thread of the core and compares with gdb; writes a summary to dir/summary.txt.
+     * Returns the number of frames found each way.
+     */
+    private static Map<CfiWalk.How, Integer> compare(Path dir, Path corePath, Path sysroot, String gdb) {
         Map<Integer, List<Long>> expected = gdbFrames(dir, corePath, sysroot, gdb);
         Walks walks;
         try {
@@ -157,6 +258,7 @@ final class CfiWalkCoreTest {
             throw new UncheckedIOException(e);
         }
         assertTrue(byHow.getOrDefault(CfiWalk.How.CFI, 0) > 0, summary.toString());
+        return byHow;
     }
 
     /** Once the modules' tables are loaded, walking every thread again allocates nothing. */
@@ -173,7 +275,7 @@ final class CfiWalkCoreTest {
         };
         Runnable walkAll = () -> {
             for (int i = 0; i < threads.size(); i++) {
-                walker.walk(threads.get(i).pc(), registers.get(i), memories.get(i), MAX_FRAMES, count);
+                walker.walk(threads.get(i).pc(), registers.get(i), memories.get(i), null, MAX_FRAMES, count);
             }
         };
         for (int warm = 0; warm < 200; warm++) {
@@ -199,7 +301,8 @@ final class CfiWalkCoreTest {
             var memory = core.segmentMemory(registers[spRegister]);
             assertNotNull(memory, "thread " + thread.tid() + ": no stack memory");
             List<Frame> list = new ArrayList<>();
-            ends.put(thread.tid(), walker.walk(thread.pc(), registers, memory, MAX_FRAMES, (index, pc, sp, how) -> {
+            ends.put(thread.tid(), walker.walk(thread.pc(), registers, memory, core::segmentMemory, MAX_FRAMES,
+                    (index, pc, sp, how) -> {
                 list.add(new Frame(pc, how));
                 return true;
             }));

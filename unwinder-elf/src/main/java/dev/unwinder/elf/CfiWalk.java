@@ -151,6 +151,7 @@ public final class CfiWalk {
         Arrays.fill(known, false);
         int n = Math.min(dwarfRegisters.length, registers.length);
         System.arraycopy(dwarfRegisters, 0, registers, 0, n);
+        Arrays.fill(registers, n, registers.length, 0); // not the last walk's: an sp not given is 0
         Arrays.fill(known, 0, n, true);
         if (arch == CfiArch.RISCV64) {
             registers[0] = 0; // x0 is zero

@@ -90,6 +90,8 @@ public final class CfiWalk {
     private final CfiExpression.Memory memoryReader;
     private StackMemory memory;
     private String detail = "";
+    /** Whether an expression read a register whose value is not known: its ElfException ends the walk as OUTSIDE_MEMORY. */
+    private boolean unknownRegister;
 
     /**
      * Creates a walker.
@@ -148,6 +150,7 @@ public final class CfiWalk {
         }
         memory = stack;
         detail = "";
+        unknownRegister = false;
         Arrays.fill(known, false);
         int n = Math.min(dwarfRegisters.length, registers.length);
         System.arraycopy(dwarfRegisters, 0, registers, 0, n);
@@ -207,7 +210,7 @@ public final class CfiWalk {
                 }
             } catch (ElfException e) {
                 detail = e.getMessage();
-                return End.BAD_CFI;
+                return unknownRegister ? End.OUTSIDE_MEMORY : End.BAD_CFI;
             } catch (UnwindException e) {
                 detail = e.getMessage();
                 return End.OUTSIDE_MEMORY;
@@ -288,6 +291,7 @@ public final class CfiWalk {
 
     private long register(int r) throws ElfException {
         if (r < 0 || r >= registers.length || !known[r]) {
+            unknownRegister = true;
             throw new ElfException("register " + r + " is not known");
         }
         return registers[r];

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -47,8 +48,9 @@ import net.jqwik.api.Property;
  * <p>The rule, whatever the input: a walk returns an {@link CfiWalk.End} and throws nothing but the
  * visitor's own exception; it visits at most {@code maxFrames} frames, numbered from 0, the first
  * with the registers given; each caller's sp is at or above its callee's, equal only for one step at
- * a time where the pc changes; the end's detail is empty or one line, as documented; and every run
- * ends within {@link Fuzzing#TIME_LIMIT}.
+ * a time where the pc changes; the end's detail is empty or one line, as documented, and a
+ * {@code BAD_CFI} end names the file (a register that is not known is {@code OUTSIDE_MEMORY}); and
+ * every run ends within {@link Fuzzing#TIME_LIMIT}.
  *
  * <p>Memory is read only inside the {@link StackMemory} given. That interface is sealed, so no test
  * can wrap it to record reads; instead each walk runs over three memories at the same addresses
@@ -77,6 +79,8 @@ final class CfiWalkFuzzTest {
     private static final long LIBC_BASE = 0x7f12_3400_0000L;
     /** Walks per try: writing a file and loading its table cost more than a walk. */
     private static final int WALKS_PER_TRY = 4;
+    /** The detail of a BAD_CFI end: the file and its section, or the CIE's return-address column. */
+    private static final Pattern BAD_CFI = Pattern.compile("\\S+: \\.(eh_frame|debug_frame).*|return-address column .*");
     private static final int[] SIZES = {0, 4, 8, 16, 0x40, 0x100, 0x103, 0x400, 0xff8, 0x1000};
 
     /** The native region: poison, the stack window at {@link #GUARD}, poison. */
@@ -223,6 +227,10 @@ final class CfiWalkFuzzTest {
         switch (run.end()) {
             case OUTERMOST, STOPPED, MAX_FRAMES -> assertEquals("", run.detail(), what);
             default -> Fuzzing.assertOneLine(run.detail());
+        }
+        if (run.end() == CfiWalk.End.BAD_CFI) {
+            // Malformed CFI is the file's fault and says so; an unknown register is not.
+            assertTrue(BAD_CFI.matcher(run.detail()).matches(), () -> run.detail() + ": " + what);
         }
     }
 

@@ -207,6 +207,7 @@ public final class CfiRow {
         raSigned = false;
         argsSize = 0;
         location = at;
+        keepInitial(); // a DW_CFA_restore among a CIE's own instructions restores no rule, not the last row's
     }
 
     void keepInitial() {

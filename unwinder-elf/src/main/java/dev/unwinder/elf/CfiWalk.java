@@ -115,6 +115,8 @@ public final class CfiWalk {
     private long detailA;
     private long detailB;
     private long detailC;
+    /** Whether an expression read a register whose value is not known: its ElfException ends the walk as OUTSIDE_MEMORY. */
+    private boolean unknownRegister;
 
     /**
      * Creates a walker.
@@ -217,9 +219,11 @@ public final class CfiWalk {
         }
         memory = stack;
         detail("", 0, 0, 0);
+        unknownRegister = false;
         Arrays.fill(known, false);
         int n = Math.min(dwarfRegisters.length, registers.length);
         System.arraycopy(dwarfRegisters, 0, registers, 0, n);
+        Arrays.fill(registers, n, registers.length, 0); // not the last walk's: an sp not given is 0
         Arrays.fill(known, 0, n, true);
         long sp = registers[this.sp];
         How how = How.CONTEXT;
@@ -312,7 +316,7 @@ public final class CfiWalk {
                 }
             } catch (ElfException e) {
                 detail(String.valueOf(e.getMessage()).replace("%", "%%"), 0, 0, 0);
-                return End.BAD_CFI;
+                return unknownRegister ? End.OUTSIDE_MEMORY : End.BAD_CFI;
             } catch (UnwindException e) {
                 detail(String.valueOf(e.getMessage()).replace("%", "%%"), 0, 0, 0);
                 return End.OUTSIDE_MEMORY;
@@ -436,6 +440,7 @@ public final class CfiWalk {
 
     private long register(int r) throws ElfException {
         if (r < 0 || r >= registers.length || !known[r]) {
+            unknownRegister = true;
             throw new ElfException("register " + r + " is not known");
         }
         return registers[r];

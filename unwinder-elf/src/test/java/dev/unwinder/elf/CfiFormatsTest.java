@@ -353,4 +353,37 @@ final class CfiFormatsTest {
         assertEquals("len.so: .eh_frame: entry at offset 0x16 claims 0x7ffffff0 bytes, past the end of the section (0x1e bytes)",
                 assertThrows(ElfException.class, () -> lying.find(0x1000)).getMessage());
     }
+
+    /**
+     * A {@code DW_CFA_restore} among a CIE's own instructions restores no rule (the CIE's rules are
+     * not made yet), whatever row the same {@link CfiRow} held before: a walk's rows do not depend
+     * on the rows it computed earlier.
+     */
+    @Test
+    void aRestoreInACieRestoresNoRuleWhateverTheRowHeldBefore() throws Exception {
+        CfiBytes b = new CfiBytes(LE);
+        int undefinedCie = begin(b);
+        b.u32(0xffff_ffffL).u8(1).text("").uleb(1).sleb(-8).u8(16);
+        b.u8(0x0c, 7, 8, 0x07, 16);               // def_cfa rsp+8; ra undefined
+        end(b, undefinedCie);
+        int fde = begin(b);
+        b.u32(undefinedCie).u64(0x1000).u64(0x100);
+        end(b, fde);
+        int restoringCie = begin(b);
+        b.u32(0xffff_ffffL).u8(1).text("").uleb(1).sleb(-8).u8(16);
+        b.u8(0x0c, 7, 8, 0x80 | 16, 1, 0xc0 | 16); // def_cfa rsp+8; ra at cfa-8; restore ra
+        end(b, restoringCie);
+        fde = begin(b);
+        b.u32(restoringCie).u64(0x2000).u64(0x100);
+        end(b, fde);
+        CfiTable table = CfiTable.debugFrame(CfiBytes.elf("restore.so", LE, EM_X86_64,
+                List.of(new Section(".debug_frame", 0, b.toByteArray()))));
+        CfiRow row = new CfiRow(17);
+        table.row(table.find(0x2000), 0x2000, row);
+        assertEquals(CfiRule.UNSPECIFIED, row.rule(16));
+        table.row(table.find(0x1000), 0x1000, row);
+        assertEquals(CfiRule.UNDEFINED, row.rule(16));
+        table.row(table.find(0x2000), 0x2000, row);
+        assertEquals(CfiRule.UNSPECIFIED, row.rule(16), "the rule of the row before");
+    }
 }

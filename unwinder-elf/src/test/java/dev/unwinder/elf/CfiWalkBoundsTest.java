@@ -1,6 +1,7 @@
 package dev.unwinder.elf;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.unwinder.api.StackMemory;
@@ -93,6 +94,16 @@ final class CfiWalkBoundsTest {
         assertEquals(CfiWalk.End.NO_UNWIND_INFO, walk(s390x, 0x5000, registers, stack(ByteOrder.BIG_ENDIAN), 64));
         assertEquals(1, frames.size());
         assertEquals("no call-frame information for pc 0x5000", s390x.endDetail());
+    }
+
+    @Test
+    void registersNotGivenAreNotTheLastWalks() {
+        CfiWalk walker = walker(Machine.X86_64);
+        StackMemory memory = stack(ByteOrder.LITTLE_ENDIAN, 0x1010, 0x1030, 0x1018, 0x6000);
+        walk(walker, 0x5000, x86(0x1000, 0x1010), memory, 64);
+        assertEquals(CfiWalk.End.NO_UNWIND_INFO, walk(walker, 0x5000, new long[] {1, 2, 3}, memory, 64));
+        assertEquals(List.of(new Frame(0x5000, 0, CfiWalk.How.CONTEXT)), frames, "rsp is not given: 0, not the last walk's");
+        assertFalse(walker.registerKnown(7));
     }
 
     @Test

@@ -125,4 +125,35 @@ final class CfiWalkRulesTest {
         assertEquals(List.of(new Frame(0x11010, 0x1000, CfiWalk.How.CONTEXT), new Frame(0x7000, 0x1010, CfiWalk.How.CFI),
                 new Frame(0x8000, 0x1050, CfiWalk.How.FP)), frames);
     }
+
+    /**
+     * An expression that reads a register whose value is not known ends the walk as a rule that
+     * needs one does ({@code OUTSIDE_MEMORY}), not as malformed CFI.
+     */
+    @Test
+    void anExpressionThatReadsAnUnknownRegisterEndsOutsideMemory() throws IOException {
+        CfiBytes b = new CfiBytes(LE);
+        b.u32(0).u32(0xffff_ffffL).u8(1).text("").uleb(1).sleb(-8).u8(16);
+        b.u8(0x0f, 2, 0x76, 16);    // def_cfa_expression(rbp 16 +)
+        b.u8(0x80 | 16, 1);         // ra at cfa-8
+        while (b.size() % 8 != 0) {
+            b.u8(0);
+        }
+        int fde = b.size();
+        b.u32(0).u32(0).u64(0x1000).u64(0x100);
+        byte[] bytes = b.toByteArray();
+        ByteBuffer.wrap(bytes).order(LE).putInt(0, fde - 4).putInt(fde, bytes.length - fde - 4);
+        ElfFile elf = CfiBytes.elf("unknown.so", LE, 62, List.of(new Section(".debug_frame", 0, bytes)));
+        Path file = dir.resolve("unknown.so");
+        Files.write(file, elf.bytes().toArray(ValueLayout.JAVA_BYTE));
+        ModuleMap modules = ModuleMap.of(List.of(new Module("unknown.so", 0x10000, 0x20000, 0x10000, null, file, null,
+                Module.Symbols.MISSING, "hand-made", SymbolTable.EMPTY)));
+        CfiWalk walker = new CfiWalk(Plugins.of(Machine.X86_64), modules, Arena.ofAuto());
+        long[] registers = new long[6]; // rax to rsi: rbp (6) is not known
+        assertEquals(CfiWalk.End.OUTSIDE_MEMORY, walker.walk(0x11010, registers, stack(), 8, (index, pc, sp, how) -> true));
+        assertEquals("register 6 is not known", walker.endDetail());
+        long[] withRbp = registers();
+        withRbp[6] = 0x1000;
+        assertEquals(CfiWalk.End.MAX_FRAMES, walker.walk(0x11010, withRbp, stack(), 2, (index, pc, sp, how) -> true));
+    }
 }

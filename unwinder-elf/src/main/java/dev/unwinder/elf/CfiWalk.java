@@ -27,8 +27,10 @@ import java.util.Map;
  * function without a frame), so no loop; and no exception escapes it but for a visitor's own.
  *
  * <p>Allocation: a module's table is opened (its file mapped into the arena given) and kept on the
- * first frame in that module; after that, a frame allocates nothing. Not safe to share between
- * threads; keep one per walking thread.
+ * first frame in that module; after that, a frame allocates nothing. A frame at a pc the walker has
+ * seen before reuses the row it computed then (kept in a cache of 512 rows, those without DWARF
+ * expressions), which gives the same walk faster. Not safe to share between threads; keep one per
+ * walking thread.
  */
 public final class CfiWalk {
     /** How a frame was found. */
@@ -81,6 +83,8 @@ public final class CfiWalk {
     private final Arena arena;
     private final Map<Module, Object> tables = new IdentityHashMap<>();
     private final CfiRow row;
+    /** Rows already computed, by pc: a frame seen before skips the lookup and the CFA program. */
+    final CfiRowCache rows;
     private final CfiExpression expression = new CfiExpression();
     private final long[] registers;
     private final boolean[] known;
@@ -103,6 +107,7 @@ public final class CfiWalk {
         this.modules = modules;
         this.arena = arena;
         row = new CfiRow(arch.registerCount);
+        rows = new CfiRowCache(arch.registerCount, arch.sp, arch.cfaAboveSp, arch::calleeSaved);
         registers = new long[arch.registerCount];
         known = new boolean[arch.registerCount];
         next = new long[arch.registerCount];
@@ -169,10 +174,15 @@ public final class CfiWalk {
             long lookup = exact ? pc : pc - 1;
             long callerPc;
             try {
-                Module module = modules.find(lookup);
+                int cachedRa = rows.step(lookup, registers, known, memory, next, nextKnown);
+                Module module = cachedRa >= 0 ? null : modules.find(lookup);
                 CfiTable table = module == null ? null : table(module);
                 CfiFde fde = table == null ? null : table.find(lookup - module.bias());
-                if (fde != null) {
+                if (cachedRa >= 0) {
+                    callerPc = arch.decodeReturnAddress(next[cachedRa]);
+                    exact = rows.signalFrame();
+                    how = How.CFI;
+                } else if (fde != null) {
                     table.row(fde, lookup - module.bias(), row);
                     int ra = fde.cie().returnAddressRegister();
                     if (ra < 0 || ra >= arch.registerCount) {
@@ -185,6 +195,7 @@ public final class CfiWalk {
                     if (!cfiStep(table, ra)) {
                         return End.OUTSIDE_MEMORY;
                     }
+                    rows.store(lookup, fde.cie().signalFrame(), ra, row);
                     callerPc = arch.decodeReturnAddress(next[ra]);
                     exact = fde.cie().signalFrame();
                     how = How.CFI;

@@ -107,7 +107,8 @@ public final class CfiWalk {
         this.modules = modules;
         this.arena = arena;
         row = new CfiRow(arch.registerCount);
-        rows = new CfiRowCache(arch.registerCount, arch.sp, arch.cfaAboveSp, arch::calleeSaved);
+        rows = new CfiRowCache(arch.registerCount, arch.sp, arch.cfaAboveSp, arch::calleeSaved,
+                arch::decodeReturnAddress);
         registers = new long[arch.registerCount];
         known = new boolean[arch.registerCount];
         next = new long[arch.registerCount];
@@ -171,10 +172,23 @@ public final class CfiWalk {
             if (index + 1 == maxFrames) {
                 return End.MAX_FRAMES;
             }
+            if (index > 0) { // goes on with kept rows as far as they reach (CfiRowCache.run)
+                End end = rows.run(index, pc, sp, exact, grew, registers, known, next, nextKnown, memory, maxFrames,
+                        visitor);
+                if (end != null) {
+                    detail = rows.runDetail;
+                    return end;
+                }
+                index = rows.runIndex;
+                pc = rows.runPc;
+                sp = rows.runSp;
+                exact = rows.runExact;
+                grew = rows.runGrew;
+            }
             long lookup = exact ? pc : pc - 1;
             long callerPc;
             try {
-                int cachedRa = rows.step(lookup, registers, known, memory, next, nextKnown);
+                int cachedRa = rows.step(lookup, index > 0, registers, known, memory, next, nextKnown);
                 Module module = cachedRa >= 0 ? null : modules.find(lookup);
                 CfiTable table = module == null ? null : table(module);
                 CfiFde fde = table == null ? null : table.find(lookup - module.bias());
@@ -234,6 +248,7 @@ public final class CfiWalk {
                 return End.CFA_NOT_GROWING;
             }
             grew = order > 0;
+            // So next equals registers at the top of every frame but the first: the cached step relies on it.
             System.arraycopy(next, 0, registers, 0, registers.length);
             System.arraycopy(nextKnown, 0, known, 0, known.length);
             pc = callerPc;

@@ -38,8 +38,10 @@ import java.util.function.LongFunction;
  * function without a frame), so no loop; and no exception escapes it but for a visitor's own.
  *
  * <p>Allocation: a module's table is opened (its file mapped into the arena given) and kept on the
- * first frame in that module; after that, a frame allocates nothing. Not safe to share between
- * threads; keep one per walking thread.
+ * first frame in that module; after that, a frame allocates nothing. A frame at a pc the walker has
+ * seen before reuses the row it computed then (kept in a cache of 512 rows, those without DWARF
+ * expressions), which gives the same walk faster. Not safe to share between threads; keep one per
+ * walking thread.
  */
 public final class CfiWalk {
     /** How a frame was found. */
@@ -102,6 +104,8 @@ public final class CfiWalk {
     private final Arena arena;
     private final Map<Module, Object> tables = new IdentityHashMap<>();
     private final CfiRow row;
+    /** Rows already computed, by pc: a frame seen before skips the lookup and the CFA program. */
+    final CfiRowCache rows;
     private final CfiExpression expression = new CfiExpression();
     private final long[] registers;
     private final boolean[] known;
@@ -139,6 +143,7 @@ public final class CfiWalk {
         cfaAboveSp = conventions.cfaAboveCallerSp();
         signalFrames = conventions.signalFrames().toArray(CallFrameConventions.SignalFrame[]::new);
         row = new CfiRow(registerCount);
+        rows = new CfiRowCache(registerCount, sp, cfaAboveSp, conventions::isCalleeSaved, unwind::decodeReturnAddress);
         registers = new long[registerCount];
         known = new boolean[registerCount];
         next = new long[registerCount];
@@ -236,15 +241,33 @@ public final class CfiWalk {
             if (index + 1 == maxFrames) {
                 return End.MAX_FRAMES;
             }
+            if (index > 0) { // goes on with kept rows as far as they reach (CfiRowCache.run)
+                End end = rows.run(index, pc, sp, exact, grew, registers, known, next, nextKnown, memory, maxFrames,
+                        visitor);
+                if (end != null) {
+                    detail(rows.runDetail, rows.runA, rows.runB, rows.runC);
+                    return end;
+                }
+                index = rows.runIndex;
+                pc = rows.runPc;
+                sp = rows.runSp;
+                exact = rows.runExact;
+                grew = rows.runGrew;
+            }
             long lookup = exact ? pc : pc - 1;
             long callerPc;
             boolean signal = false;
             try {
-                Module module = modules.find(lookup);
+                int cachedRa = rows.step(lookup, index > 0, registers, known, memory, next, nextKnown);
+                Module module = cachedRa >= 0 ? null : modules.find(lookup);
                 CfiTable table = module == null ? null : table(module);
                 CfiFde fde = table == null ? null : table.find(lookup - module.bias());
                 CallFrameConventions.SignalFrame trampoline;
-                if (fde != null) {
+                if (cachedRa >= 0) {
+                    callerPc = unwind.decodeReturnAddress(next[cachedRa]);
+                    exact = rows.signalFrame();
+                    how = How.CFI;
+                } else if (fde != null) {
                     table.row(fde, lookup - module.bias(), row);
                     int ra = fde.cie().returnAddressRegister();
                     if (ra < 0 || ra >= registerCount) {
@@ -257,6 +280,7 @@ public final class CfiWalk {
                     if (!cfiStep(table, ra)) {
                         return End.OUTSIDE_MEMORY;
                     }
+                    rows.store(lookup, fde.cie().signalFrame(), ra, row);
                     callerPc = unwind.decodeReturnAddress(next[ra]);
                     exact = fde.cie().signalFrame();
                     how = How.CFI;
@@ -336,6 +360,7 @@ public final class CfiWalk {
                 return End.CFA_NOT_GROWING;
             }
             grew = order > 0 || signal;
+            // So next equals registers at the top of every frame but the first: the cached step relies on it.
             System.arraycopy(next, 0, registers, 0, registers.length);
             System.arraycopy(nextKnown, 0, known, 0, known.length);
             pc = callerPc;

@@ -70,8 +70,8 @@ import java.util.Optional;
  *
  * <p><b>Native access.</b> This class is the one place in this module that makes restricted
  * {@code java.lang.foreign} calls (loading the library, linking its functions, creating the
- * upcall stub, and making the segment over this process's memory that {@link #stackBetween}
- * cuts the live frames from). Run with {@code --enable-native-access=ALL-UNNAMED} on the class
+ * upcall stubs, and making the segment over this process's memory that {@link #stackBetween}
+ * cuts the live frames from), for {@link LiveChain} too. Run with {@code --enable-native-access=ALL-UNNAMED} on the class
  * path, or {@code --enable-native-access=dev.unwinder.livestack} on the module path; without it
  * the JDK prints a warning on first use.
  */
@@ -447,7 +447,7 @@ public final class LiveStack {
     }
 
     /** This process's address space below 2^63, at its own addresses, in the global arena: never closed. */
-    private static final MemorySegment ADDRESS_SPACE = addressSpace();
+    static final MemorySegment ADDRESS_SPACE = addressSpace();
 
     @SuppressWarnings("restricted")
     private static MemorySegment addressSpace() {
@@ -455,17 +455,17 @@ public final class LiveStack {
     }
 
     @SuppressWarnings("restricted")
-    private static SymbolLookup loadLibrary(Path library) {
+    static SymbolLookup loadLibrary(Path library) {
         return SymbolLookup.libraryLookup(library, Arena.global());
     }
 
     @SuppressWarnings("restricted")
-    private static MethodHandle downcall(Linker linker, MemorySegment function, FunctionDescriptor descriptor) {
+    static MethodHandle downcall(Linker linker, MemorySegment function, FunctionDescriptor descriptor) {
         return linker.downcallHandle(function, descriptor);
     }
 
     @SuppressWarnings("restricted")
-    private static MemorySegment upcallStub(Linker linker, MethodHandle target, FunctionDescriptor descriptor) {
+    static MemorySegment upcallStub(Linker linker, MethodHandle target, FunctionDescriptor descriptor) {
         return linker.upcallStub(target, descriptor, Arena.global());
     }
 
@@ -480,7 +480,7 @@ public final class LiveStack {
                         "library: " + library + " (expected: " + name + " in its symbol table)"));
     }
 
-    private static RuntimeException rethrow(Throwable e) {
+    static RuntimeException rethrow(Throwable e) {
         if (e instanceof RuntimeException runtime) {
             throw runtime;
         }

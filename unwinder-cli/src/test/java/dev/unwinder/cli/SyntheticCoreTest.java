@@ -96,9 +96,11 @@ final class SyntheticCoreTest {
         Fixtures.Run run = Fixtures.run("core", file, "--format", "json");
         assertEquals(0, run.status(), run.err());
         assertEquals("{\"threads\":["
-                + "{\"tid\":101,\"arch\":\"x86_64\",\"end\":\"zero-fp\",\"frames\":[{\"pc\":\"0x400100\",\"fp\":\"0x7f0000000040\"},"
-                + "{\"pc\":\"0x401111\",\"fp\":\"0x7f0000000080\"},{\"pc\":\"0x402222\",\"fp\":\"0x7f00000000c0\"}]},"
-                + "{\"tid\":102,\"arch\":\"x86_64\",\"end\":\"zero-fp\",\"frames\":[{\"pc\":\"0x400200\",\"fp\":\"0x7f0000100010\"}]}"
+                + "{\"tid\":101,\"arch\":\"x86_64\",\"end\":\"zero-fp\",\"frames\":[{\"pc\":\"0x400100\",\"fp\":\"0x7f0000000040\",\"how\":\"context\"},"
+                + "{\"pc\":\"0x401111\",\"fp\":\"0x7f0000000080\",\"how\":\"fp\"},"
+                + "{\"pc\":\"0x402222\",\"fp\":\"0x7f00000000c0\",\"how\":\"fp\"}]},"
+                + "{\"tid\":102,\"arch\":\"x86_64\",\"end\":\"zero-fp\",\"frames\":[{\"pc\":\"0x400200\",\"fp\":\"0x7f0000100010\","
+                + "\"how\":\"context\"}]}"
                 + "],\"modules\":[],\"problems\":[\"" + NOTE.substring("Note: ".length()) + "\"]}", run.out().strip());
     }
 

@@ -66,12 +66,13 @@ final class WalkCommandTest {
                     .append(frame.function()).append("\",\"offset\":");
             // The offsets are the pc's distance from the function's start and from the module's base; the text
             // output is checked below.
-            expected.append("OFFSET,\"module\":\"").append(Fixtures.program(arch)).append("\",\"module_offset\":MODULE}");
+            expected.append("OFFSET,\"module\":\"").append(Fixtures.program(arch)).append("\",\"module_offset\":MODULE,\"how\":\"")
+                    .append(i == 1 ? "context" : "fp").append("\"}");
         }
         expected.append("]}],\"modules\":[{\"path\":\"").append(Fixtures.program(arch)).append("\",");
         assertEquals(expected.toString(), run.out().strip()
                 .replaceAll("\"offset\":\\d+,", "\"offset\":OFFSET,")
-                .replaceAll("\"module_offset\":\"0x[0-9a-f]+\"}", "\"module_offset\":MODULE}")
+                .replaceAll("\"module_offset\":\"0x[0-9a-f]+\"", "\"module_offset\":MODULE")
                 .replaceAll("\\{\"path\":\"([^\"]+)\",.*", "{\"path\":\"$1\","));
     }
 

@@ -13,8 +13,9 @@ import picocli.CommandLine;
  */
 @Command(
         name = "unwinder",
-        description = "Walks native call stacks by their frame-pointer chains: the threads of Linux ELF core files"
-                + " and raw stack captures, for x86_64, aarch64, riscv64 and s390x, on any host.",
+        description = "Walks native call stacks with their call-frame information, or their frame-pointer chains:"
+                + " the threads of Linux ELF core files and raw stack captures, for x86_64, aarch64, riscv64 and"
+                + " s390x, on any host.",
         mixinStandardHelpOptions = false,
         subcommands = {CoreCommand.class, WalkCommand.class, ArchesCommand.class, CommandLine.HelpCommand.class})
 final class Cli implements Runnable {

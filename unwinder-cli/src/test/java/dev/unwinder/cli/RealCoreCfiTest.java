@@ -35,7 +35,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>It also counts, over all cores, the frames gdb finds, and how many of them each walk finds
  * (the call-frame information walk, and {@code --fp-only}): the figures of docs/command.md, written
- * to {@code target/real-cores/frame-counts.txt}.
+ * to {@code target/real-cores/frame-counts.txt}; and every thread's CFI walk has at least as many
+ * frames as its frame-pointer walk.
  */
 final class RealCoreCfiTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -153,6 +154,11 @@ final class RealCoreCfiTest {
                 gdbFrames += want.size();
                 cfiFrames += found(want, pcs(cfi.get(thread.tid()).path("frames")));
                 fpFrames += found(want, pcs(fp.get(thread.tid()).path("frames")));
+                // Where gdb stops early, the CFI walk still goes at least as far as the chain.
+                List<Long> cfiPcs = pcs(cfi.get(thread.tid()).path("frames"));
+                List<Long> fpPcs = pcs(fp.get(thread.tid()).path("frames"));
+                assertTrue(cfiPcs.size() >= fpPcs.size(), core + " thread " + thread.tid() + ": CFI " + hex(cfiPcs)
+                        + ", --fp-only " + hex(fpPcs));
             }
             summary.append(String.format("%-22s %5d %5d %5d%n", core, gdbFrames, cfiFrames, fpFrames));
             gdbTotal += gdbFrames;

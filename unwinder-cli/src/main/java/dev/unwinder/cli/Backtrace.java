@@ -41,8 +41,9 @@ import java.util.OptionalInt;
 record Backtrace(OptionalInt tid, String arch, String header, List<FrameLine> frames, String end, String endDetail,
                  boolean failed, String note, boolean cfi) {
 
-    /** How the frame-pointer walk says its first frame was found, and every other. */
+    /** How a first frame was found: from the thread's registers (as {@link CfiWalk.How#CONTEXT} prints). */
     static final String CONTEXT = "context";
+    /** How the frame-pointer walk found every frame but the first (as {@link CfiWalk.How#FP} prints). */
     static final String FP = "fp";
 
     /** This backtrace with a note for text output, such as a hint about a leaf frame. */
@@ -135,7 +136,8 @@ record Backtrace(OptionalInt tid, String arch, String header, List<FrameLine> fr
      * @param unwind its plugin
      * @param modules the modules whose files give call-frame information
      * @param arena where files of modules made without them are mapped
-     * @return a walker, for this thread only
+     * @return a walker for every thread of the core or capture, walked one after another (a walker
+     *     is not shared between threads)
      */
     static CfiWalk cfiWalker(Machine machine, Unwind unwind, ModuleMap modules, Arena arena) {
         return new CfiWalk(machine, modules, arena);
@@ -162,7 +164,7 @@ record Backtrace(OptionalInt tid, String arch, String header, List<FrameLine> fr
         List<FrameLine> frames = new ArrayList<>();
         if (maxFrames == 0) {
             return new Backtrace(tid, arch, header, List.of(), "frame-limit",
-                    "stopped after 0 frames (--max-frames); the stack goes on", false, null, true);
+                    "stopped after 0 frames (--max-frames)", false, null, true);
         }
         CfiWalk.End end = walker.walk(pc, dwarfRegisters, memory, maxFrames, (index, framePc, sp, how) -> {
             frames.add(new FrameLine(index, framePc, 0, sp, how.name().toLowerCase(Locale.ROOT),

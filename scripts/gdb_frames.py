@@ -39,14 +39,19 @@ def field(value):
     return "-" if value is None or value == "" else str(value).replace("\t", " ").replace("\n", " ")
 
 
+def address_of(value):
+    # gdb gives a garbage frame's pc (JIT code it cannot unwind) as a negative number now and then.
+    return value & 0xFFFFFFFFFFFFFFFF
+
+
 def lookup_address(frame, younger_real):
     # gdb's rule (frame.c, get_frame_address_in_block): pc - 1 when the next younger real frame is a
     # normal or tail-call frame and this one is normal, a tail call or inlined; the pc otherwise
     # (the innermost frame, and the frame a signal interrupted).
-    pc = frame.pc()
+    pc = address_of(frame.pc())
     if (younger_real is not None and younger_real.type() in (gdb.NORMAL_FRAME, gdb.TAILCALL_FRAME)
             and frame.type() in (gdb.NORMAL_FRAME, gdb.TAILCALL_FRAME, gdb.INLINE_FRAME)):
-        return pc - 1
+        return address_of(pc - 1)
     return pc
 
 
@@ -59,7 +64,7 @@ def walk(thread):
     while frame is not None and level < MAX_FRAMES:
         address = lookup_address(frame, younger_real)
         symbol = info_symbol(address)
-        print("\t".join(["FRAME", str(tid), str(level), "0x%x" % frame.pc(), "0x%x" % address,
+        print("\t".join(["FRAME", str(tid), str(level), "0x%x" % address_of(frame.pc()), "0x%x" % address,
                          FRAME_TYPES.get(frame.type(), str(frame.type())),
                          "-" if symbol is None else "0x%x" % (address - symbol[1]),
                          "-" if symbol is None else str(symbol[1]),

@@ -1,14 +1,16 @@
 /**
- * The {@code unwinder} command: walks the threads of Linux ELF core files and raw stack captures
- * with unwinder's architecture plugins, and names their frames. It exports nothing; run it as
- * {@code java --enable-native-access=dev.unwinder.elf --module-path ... --module dev.unwinder.cli}
- * (native access lets {@code dev.unwinder.elf} demangle C++ and Rust names through the system's
- * demangler; without it names stay mangled), or through the repository's {@code ./unwinder}
- * launcher.
+ * The {@code unwinder} command: walks the threads of Linux ELF core files, live processes and raw
+ * stack captures with unwinder's architecture plugins, and names their frames. It exports nothing;
+ * run it as {@code java --enable-native-access=dev.unwinder.elf,dev.unwinder.process --module-path
+ * ... --module dev.unwinder.cli} (native access lets {@code dev.unwinder.elf} demangle C++ and Rust
+ * names through the system's demangler, without which names stay mangled, and
+ * {@code dev.unwinder.process} trace live processes), or through the repository's
+ * {@code ./unwinder} launcher.
  */
 module dev.unwinder.cli {
     requires dev.unwinder.core;
     requires dev.unwinder.elf;
+    requires dev.unwinder.process;
     requires info.picocli;
 
     // picocli fills the commands' annotated fields reflectively.

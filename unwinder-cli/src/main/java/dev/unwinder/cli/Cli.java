@@ -13,10 +13,11 @@ import picocli.CommandLine;
  */
 @Command(
         name = "unwinder",
-        description = "Walks native call stacks by their frame-pointer chains: the threads of Linux ELF core files"
-                + " and raw stack captures, for x86_64, aarch64, riscv64 and s390x, on any host.",
+        description = "Walks native call stacks with their call-frame information, or their frame-pointer chains:"
+                + " the threads of Linux ELF core files and raw stack captures, for x86_64, aarch64, riscv64 and"
+                + " s390x, on any host.",
         mixinStandardHelpOptions = false,
-        subcommands = {CoreCommand.class, WalkCommand.class, ArchesCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {CoreCommand.class, StackCommand.class, WalkCommand.class, ArchesCommand.class, CommandLine.HelpCommand.class})
 final class Cli implements Runnable {
     static final int OK = 0;
     static final int WALK_FAILED = 1;
@@ -31,7 +32,7 @@ final class Cli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is missing: core, walk or arches");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is missing: core, stack, walk or arches");
     }
 
     /**

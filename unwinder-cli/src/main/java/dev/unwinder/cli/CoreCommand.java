@@ -4,6 +4,7 @@ import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.api.UnwindException;
 import dev.unwinder.core.Unwinders;
+import dev.unwinder.elf.CfiWalk;
 import dev.unwinder.elf.CoreFile;
 import dev.unwinder.elf.CoreModules;
 import dev.unwinder.elf.ElfException;
@@ -24,13 +25,16 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code unwinder core CORE [--exe ELF]... [--sysroot DIR] [--format text|json]}: walks every thread of a core file. */
+/** {@code unwinder core CORE [--exe ELF]... [--sysroot DIR] [--format text|json] [--fp-only]}: walks every thread of a core file. */
 @Command(
         name = "core",
-        description = "Walks the frame-pointer chain of every thread of a Linux ELF core file (64-bit, either byte"
-                + " order) in the lenient mode, within the PT_LOAD segment that holds the thread's sp, and names each"
-                + " frame's function and file from the modules of the process: the files of the core's NT_FILE note, or"
-                + " the dynamic loader's list in its memory, and the vDSO.")
+        description = "Walks every thread of a Linux ELF core file (64-bit, either byte order) within the PT_LOAD"
+                + " segment that holds the thread's sp, and names each frame's function and file from the modules of"
+                + " the process: the files of the core's NT_FILE note, or the dynamic loader's list in its memory, and"
+                + " the vDSO. Each thread is walked from its registers with the modules' call-frame information"
+                + " (.eh_frame, .debug_frame), and the frame-pointer rule where none covers a pc; each frame says how"
+                + " it was found (context, cfi, fp). With --fp-only, or where no module has call-frame information,"
+                + " the frame-pointer chain alone, in the lenient mode.")
 final class CoreCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "CORE", description = "The core file.")
@@ -47,8 +51,8 @@ final class CoreCommand implements Callable<Integer> {
         options.check();
         try (Arena arena = Arena.ofConfined()) {
             ElfFile coreElf = ElfFile.open(core, arena);
-            options.format.print(report(coreElf, options.symbolFiles(arena), options.perfMaps(), options.maxFrames),
-                    spec.commandLine().getOut());
+            options.format.print(report(coreElf, options.symbolFiles(arena), options.perfMaps(), options.maxFrames,
+                    options.fpOnly, arena), spec.commandLine().getOut());
         }
         return Cli.OK;
     }
@@ -60,12 +64,14 @@ final class CoreCommand implements Callable<Integer> {
      * @param files where the process's files are, and how to read their symbols
      * @param perfMaps the modules of perf map files, for JIT code
      * @param maxFrames the most frames per thread
+     * @param fpOnly whether to walk the frame-pointer chain only, not the call-frame information
+     * @param arena where the call-frame information walk maps files that no module keeps open
      * @return one backtrace per thread, in the order of the core's notes, and the modules
      * @throws BadInputException if the core's plugin is missing
      * @throws ElfException if the core is malformed
      */
-    static OutputFormat.Report report(ElfFile coreElf, SymbolFiles files, List<Module> perfMaps, int maxFrames)
-            throws BadInputException, ElfException {
+    static OutputFormat.Report report(ElfFile coreElf, SymbolFiles files, List<Module> perfMaps, int maxFrames,
+                                      boolean fpOnly, Arena arena) throws BadInputException, ElfException {
         CoreFile coreFile = CoreFile.read(coreElf);
         Unwind unwind = plugin(coreFile.machine().arch, coreElf.name());
         for (Path path : files.givenFiles()) {
@@ -77,14 +83,17 @@ final class CoreCommand implements Callable<Integer> {
         ModuleMap map = ModuleMap.of(all);
         Symbolizer symbolizer = new Symbolizer(map);
         List<Backtrace> backtraces = new ArrayList<>();
+        CfiWalk walker = fpOnly || !Backtrace.hasCallFrameInformation(map) ? null
+                : Backtrace.cfiWalker(unwind, map, arena);
         for (CoreFile.CoreThread thread : coreFile.threads()) {
-            backtraces.add(walk(coreFile, thread, unwind, symbolizer, maxFrames));
+            backtraces.add(walk(coreFile, thread, unwind, walker, symbolizer, maxFrames));
         }
         return new OutputFormat.Report(backtraces, map.modules(), modules.problems());
     }
 
-    private static Backtrace walk(CoreFile coreFile, CoreFile.CoreThread thread, Unwind unwind, Symbolizer symbolizer,
-                                  int maxFrames) {
+    /** One thread: with the call-frame information walker, or the frame-pointer chain where walker is null. */
+    private static Backtrace walk(CoreFile coreFile, CoreFile.CoreThread thread, Unwind unwind, CfiWalk walker,
+                                  Symbolizer symbolizer, int maxFrames) {
         Machine machine = coreFile.machine();
         long sp = thread.register(unwind.stackPointerRegister());
         StringBuilder header = new StringBuilder(String.format("Thread %d (%s): pc 0x%x, sp 0x%x", thread.tid(),
@@ -105,14 +114,20 @@ final class CoreCommand implements Callable<Integer> {
                     ? String.format("sp 0x%x is in a segment whose bytes the core does not hold", sp)
                     : String.format("sp 0x%x is outside every PT_LOAD segment of the core", sp);
             header.append("; no stack: ").append(why);
-            return firstFrameOnly(thread, unwind, header.toString(), 0, why, symbolizer, maxFrames);
+            return firstFrameOnly(thread, unwind, header.toString(), 0, why, symbolizer, maxFrames, walker != null);
+        }
+        if (walker != null) {
+            header.append(String.format("; stack segment [0x%x, 0x%x)", stack.baseAddress(),
+                    stack.baseAddress() + stack.size()));
+            return Backtrace.cfi(OptionalInt.of(thread.tid()), header.toString(), unwind.name(), walker, stack,
+                    coreFile::segmentMemory, thread.pc(), thread.dwarfRegisters(), maxFrames, symbolizer);
         }
         long fp;
         try {
             fp = unwind.startFp(thread.registers(), stack);
         } catch (UnwindException e) {
             String why = "the first fp cannot be read: " + e.getMessage();
-            return firstFrameOnly(thread, unwind, header + "; " + why, 0, why, symbolizer, maxFrames);
+            return firstFrameOnly(thread, unwind, header + "; " + why, 0, why, symbolizer, maxFrames, false);
         }
         header.append(String.format(", fp 0x%x; stack segment [0x%x, 0x%x)", fp, stack.baseAddress(),
                 stack.baseAddress() + stack.size()));
@@ -139,10 +154,13 @@ final class CoreCommand implements Callable<Integer> {
 
     /** A thread whose stack cannot be walked: the frame its pc gives, and why the walk ends there. */
     private static Backtrace firstFrameOnly(CoreFile.CoreThread thread, Unwind unwind, String header, long fp, String why,
-                                            Symbolizer symbolizer, int maxFrames) {
+                                            Symbolizer symbolizer, int maxFrames, boolean cfi) {
+        long sp = thread.register(unwind.stackPointerRegister());
         List<Backtrace.FrameLine> frames = thread.pc() == 0 || maxFrames == 0 ? List.of()
-                : List.of(new Backtrace.FrameLine(0, thread.pc(), fp, symbolizer.locate(0, thread.pc())));
-        return new Backtrace(OptionalInt.of(thread.tid()), unwind.name(), header, frames, "outside-memory", why, false, null);
+                : List.of(new Backtrace.FrameLine(0, thread.pc(), cfi ? 0 : fp, cfi ? sp : 0, Backtrace.CONTEXT,
+                        symbolizer.locate(0, thread.pc())));
+        return new Backtrace(OptionalInt.of(thread.tid()), unwind.name(), header, frames, "outside-memory", why, false, null,
+                cfi);
     }
 
     /**

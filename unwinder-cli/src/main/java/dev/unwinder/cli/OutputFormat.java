@@ -4,14 +4,17 @@ import dev.unwinder.elf.Module;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** How the command prints its backtraces: {@code --format text} or {@code --format json}. */
 enum OutputFormat {
     /**
      * Like a debugger's backtrace: a line per thread, a line per frame
-     * ({@code #3   0x00007f2a1c04572a in __libc_start_call_main+122 (libc.so.6+0x2772a)  fp 0x...}),
-     * a line on how the walk ended; then a line per module whose symbols could not be used, and
-     * per problem met finding the modules.
+     * ({@code #3   0x00007f2a1c04572a in __libc_start_call_main+122 (libc.so.6+0x2772a)  sp 0x...  cfi}
+     * from the call-frame information walk, with how the frame was found;
+     * {@code ...  fp 0x...} from the frame-pointer walk, {@code --fp-only}), a line on how the walk
+     * ended; then a line per module whose symbols could not be used, and per problem met finding
+     * the modules.
      */
     TEXT {
         @Override
@@ -31,7 +34,12 @@ enum OutputFormat {
                         where += String.format(" (%s+0x%x)", frame.where().module().name(),
                                 frame.where().moduleOffset(frame.pc()));
                     }
-                    out.printf("#%-3d 0x%016x in %-48s  fp 0x%016x%n", frame.index(), frame.pc(), where, frame.fp());
+                    if (backtrace.cfi()) {
+                        out.printf("#%-3d 0x%016x in %-48s  sp 0x%016x  %s%n", frame.index(), frame.pc(), where, frame.sp(),
+                                frame.how());
+                    } else {
+                        out.printf("#%-3d 0x%016x in %-48s  fp 0x%016x%n", frame.index(), frame.pc(), where, frame.fp());
+                    }
                 }
                 out.printf("%s after %d frame%s: %s (%s)%n", backtrace.failed() ? "Walk failed" : "Walk ended",
                         backtrace.frames().size(), backtrace.frames().size() == 1 ? "" : "s", backtrace.endDetail(),
@@ -63,12 +71,16 @@ enum OutputFormat {
     },
 
     /**
-     * {@code {"threads":[{"tid":N,"arch":"...","end":"...","frames":[{"pc":"0x...","fp":"0x...",
-     * "symbol":"...","offset":N,"module":"/path","module_offset":"0x..."}]}],"modules":[{"path":"...",
-     * "base":"0x...","end":"0x...","build_id":"...","debug_file":"...","symbols":"loaded"}],
-     * "problems":["..."]}}; {@code symbol} and {@code offset} are left out when no symbol covers the
-     * pc, {@code module} and {@code module_offset} when no module holds it, {@code tid} for a raw
-     * capture; {@code build_id} and {@code debug_file} are null when unknown.
+     * {@code {"threads":[{"tid":N,"arch":"...","end":"...","frames":[{"pc":"0x...","sp":"0x...",
+     * "symbol":"...","offset":N,"module":"/path","module_offset":"0x...","how":"cfi"}]}],
+     * "modules":[{"path":"...","base":"0x...","end":"0x...","build_id":"...","debug_file":"...",
+     * "symbols":"loaded"}],"problems":["..."]}}; a frame has {@code sp} from the call-frame
+     * information walk and {@code fp} instead from the frame-pointer walk ({@code --fp-only}, or a
+     * capture without {@code --sp}); {@code how} is {@code context}, {@code cfi} or {@code fp};
+     * {@code symbol} and {@code offset} are left out when no symbol covers the pc, {@code module}
+     * and {@code module_offset} when no module holds it, {@code tid} for a raw capture;
+     * {@code build_id} and {@code debug_file} are null when unknown. A thread of a live process
+     * ({@code stack}) also has {@code stopped_us}, how long it was stopped, in microseconds.
      */
     JSON {
         @Override
@@ -80,6 +92,10 @@ enum OutputFormat {
                 json.append(t == 0 ? "{" : ",{");
                 if (backtrace.tid().isPresent()) {
                     json.append("\"tid\":").append(backtrace.tid().getAsInt()).append(',');
+                    Long stopped = report.stoppedMicros().get(backtrace.tid().getAsInt());
+                    if (stopped != null) {
+                        json.append("\"stopped_us\":").append(stopped).append(',');
+                    }
                 }
                 json.append("\"arch\":").append(string(backtrace.arch()))
                         .append(",\"end\":").append(string(backtrace.end()))
@@ -88,7 +104,8 @@ enum OutputFormat {
                     Backtrace.FrameLine frame = backtrace.frames().get(f);
                     json.append(f == 0 ? "{" : ",{")
                             .append("\"pc\":").append(hex(frame.pc()))
-                            .append(",\"fp\":").append(hex(frame.fp()));
+                            .append(backtrace.cfi() ? ",\"sp\":" : ",\"fp\":")
+                            .append(hex(backtrace.cfi() ? frame.sp() : frame.fp()));
                     Symbolizer.Location where = frame.where();
                     if (where.symbol() != null) {
                         json.append(",\"symbol\":").append(string(where.symbol()))
@@ -98,7 +115,7 @@ enum OutputFormat {
                         json.append(",\"module\":").append(string(where.module().path()))
                                 .append(",\"module_offset\":").append(hex(where.moduleOffset(frame.pc())));
                     }
-                    json.append('}');
+                    json.append(",\"how\":").append(string(frame.how())).append('}');
                 }
                 json.append("]}");
             }
@@ -158,9 +175,23 @@ enum OutputFormat {
      *
      * @param backtraces one per thread, or one for a capture
      * @param modules the modules that named the pcs, by address
-     * @param problems what went wrong finding the modules, one line each
+     * @param problems what went wrong finding the modules, or a thread of a live process, one line each
+     * @param stoppedMicros how long each thread of a live process was stopped, by thread id; empty
+     *     for a core or a capture
      */
-    record Report(List<Backtrace> backtraces, List<Module> modules, List<String> problems) {}
+    record Report(List<Backtrace> backtraces, List<Module> modules, List<String> problems,
+                  Map<Integer, Long> stoppedMicros) {
+        /**
+         * A report of a core or a capture, whose threads were never stopped.
+         *
+         * @param backtraces one per thread, or one for a capture
+         * @param modules the modules that named the pcs, by address
+         * @param problems what went wrong finding the modules, one line each
+         */
+        Report(List<Backtrace> backtraces, List<Module> modules, List<String> problems) {
+            this(backtraces, modules, problems, Map.of());
+        }
+    }
 
     abstract void print(Report report, PrintWriter out);
 }

@@ -12,6 +12,11 @@ import dev.unwinder.elf.SymbolLookup;
  * already belong to the next function when the call was the last instruction of a function that
  * never returns; so, as gdb does, the module and function are looked up at {@code pc - 1} for
  * those frames. The offsets printed are still those of the pc itself.
+ *
+ * <p>One exception: a pc whose {@code pc - 1} no symbol covers, while a function starts exactly at
+ * the pc, is named at the pc. No call returns to a function's first byte from outside it, but a
+ * signal handler returns to a signal trampoline's first byte (x86_64's {@code __restore_rt}, whose
+ * call-frame information starts one byte early for this reason), and gdb names that frame there.
  */
 final class Symbolizer {
     private final ModuleMap modules;
@@ -36,7 +41,18 @@ final class Symbolizer {
 
     /** The module and function of frame {@code index}'s {@code pc}; both parts null if no module holds it. */
     Location locate(int index, long pc) {
-        long lookupAddress = index == 0 ? pc : pc - 1;
+        Location where = locateAt(index == 0 ? pc : pc - 1, pc);
+        if (index > 0 && where.symbol() == null) {
+            Location exact = locateAt(pc, pc);
+            if (exact.symbol() != null && exact.symbolOffset() == 0) {
+                return exact; // a signal trampoline's first byte: see the class comment
+            }
+        }
+        return where;
+    }
+
+    /** The module and function at {@code lookupAddress}, with offsets of {@code pc}. */
+    private Location locateAt(long lookupAddress, long pc) {
         Module module = modules.find(lookupAddress);
         if (module == null) {
             return new Location(null, null, 0);

@@ -23,11 +23,23 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code unwinder walk --arch NAME --memory FILE --base ADDR --pc ADDR --fp ADDR [--entry-fp FP]}: walks a raw stack capture. */
+/**
+ * {@code unwinder walk --arch NAME --memory FILE --base ADDR --pc ADDR --fp ADDR [--sp ADDR [--reg N=ADDR]...]
+ * [--entry-fp FP] [--fp-only]}: walks a raw stack capture.
+ *
+ * <p>Which walk: the call-frame information walk when it can apply, that is when {@code --sp} is
+ * given (its rules start from the stack pointer), there is no {@code --entry-fp} (a strict walk
+ * follows the frame-pointer chain) and an {@code --exe} file has {@code .eh_frame} or
+ * {@code .debug_frame}; otherwise the frame-pointer walk, exactly as without call-frame
+ * information; {@code --fp-only} forces it.
+ */
 @Command(
         name = "walk",
         description = "Walks a raw stack capture: a file of stack bytes, lowest address first, that were at --base."
-                + " Strict mode up to the entry fp with --entry-fp, lenient mode otherwise.")
+                + " With --sp and an --exe file that has call-frame information (.eh_frame, .debug_frame), the walk"
+                + " uses it, and the frame-pointer rule where it covers no pc; each frame says how it was found"
+                + " (context, cfi, fp). Otherwise, or with --fp-only, the frame-pointer chain: strict mode up to the"
+                + " entry fp with --entry-fp, lenient mode without it.")
 final class WalkCommand implements Callable<Integer> {
 
     @Option(names = "--arch", required = true, paramLabel = "NAME",
@@ -49,8 +61,21 @@ final class WalkCommand implements Callable<Integer> {
             description = "The fp of the innermost frame.")
     long fp;
 
+    @Option(names = "--sp", paramLabel = "ADDR", converter = AddressConverter.class,
+            description = "The sp of the innermost frame: walk with the call-frame information of the --exe files where"
+                    + " they have some.")
+    Long sp;
+
+    @Option(names = "--reg", paramLabel = "N=ADDR",
+            description = "Another register of the innermost frame, by its DWARF number, for the call-frame information"
+                    + " walk: the link register of a leaf (30=0x... on aarch64, 14=0x... on s390x), s390x's frame"
+                    + " register r11 (11=0x...; --fp is its backchain, no register), or any other; repeat for more."
+                    + " --fp is rbp, x29 or s0; registers not given read as 0.")
+    List<String> registerValues = new ArrayList<>();
+
     @Option(names = "--entry-fp", paramLabel = "FP", converter = AddressConverter.class,
-            description = "The entry fp: walk in the strict mode up to it, and fail at any broken invariant.")
+            description = "The entry fp: walk the frame-pointer chain in the strict mode up to it, and fail at any broken"
+                    + " invariant. Not with --sp or --reg.")
     Long entryFp;
 
     @Mixin
@@ -62,6 +87,13 @@ final class WalkCommand implements Callable<Integer> {
     @Override
     public Integer call() throws BadInputException, ElfException {
         options.check();
+        if (entryFp != null && (sp != null || !registerValues.isEmpty())) {
+            throw new BadInputException("--entry-fp: a strict walk follows the frame-pointer chain only, so it takes no"
+                    + " --sp or --reg (leave out --entry-fp for the call-frame information walk)");
+        }
+        if (sp == null && !registerValues.isEmpty()) {
+            throw new BadInputException("--reg: registers are for the call-frame information walk, which needs --sp");
+        }
         Unwind unwind;
         try {
             unwind = Unwinders.forArch(arch);
@@ -81,10 +113,23 @@ final class WalkCommand implements Callable<Integer> {
                 throw new BadInputException(String.format("--base 0x%x: the %d bytes of %s would run past the top of"
                         + " the address space", base, bytes.byteSize(), memoryFile), e);
             }
+            Symbolizer symbolizer = new Symbolizer(modules(unwind, arena));
+            boolean cfi = sp != null && !options.fpOnly && Backtrace.hasCallFrameInformation(symbolizer.modules());
+            if (cfi) {
+                Machine machine = machine(unwind);
+                long[] registers = registers(unwind, machine);
+                String header = String.format("Capture %s (%s): pc 0x%x, sp 0x%x, fp 0x%x; memory [0x%x, 0x%x)",
+                        memoryFile, unwind.name(), pc, sp, fp, memory.baseAddress(), memory.baseAddress() + memory.size());
+                Backtrace backtrace = Backtrace.cfi(OptionalInt.empty(), header, unwind.name(),
+                        Backtrace.cfiWalker(unwind, symbolizer.modules(), arena), memory, null, pc, registers,
+                        options.maxFrames, symbolizer);
+                options.format.print(new OutputFormat.Report(List.of(backtrace), symbolizer.modules().modules(), List.of()),
+                        spec.commandLine().getOut());
+                return Cli.OK;
+            }
             if (fp != 0) {
                 requireLinksInside(unwind, memory);
             }
-            Symbolizer symbolizer = new Symbolizer(modules(unwind, arena));
             String header = String.format("Capture %s (%s): pc 0x%x, fp 0x%x; memory [0x%x, 0x%x)%s", memoryFile,
                     unwind.name(), pc, fp, memory.baseAddress(), memory.baseAddress() + memory.size(),
                     entryFp == null ? "" : String.format("; entry fp 0x%x", entryFp));
@@ -95,6 +140,55 @@ final class WalkCommand implements Callable<Integer> {
                     spec.commandLine().getOut());
             return backtrace.failed() ? Cli.WALK_FAILED : Cli.OK;
         }
+    }
+
+    /** The ELF machine of a plugin: the one whose name the plugin's starts with (riscv64-cranelift is riscv64). */
+    private static Machine machine(Unwind unwind) throws BadInputException {
+        for (Machine machine : Machine.values()) {
+            if (unwind.name().startsWith(machine.arch)) {
+                return machine;
+            }
+        }
+        throw new BadInputException("--arch " + unwind.name() + ": no ELF machine for its call-frame information");
+    }
+
+    /**
+     * The innermost frame's registers by DWARF number: the sp, the fp in the frame-pointer register
+     * (rbp, x29, s0; s390x's fp is the backchain word, no register), and each --reg; the rest 0.
+     */
+    private long[] registers(Unwind unwind, Machine machine) throws BadInputException {
+        int fpRegister = switch (machine.arch) {
+            case "x86_64" -> 6;
+            case "aarch64" -> 29;
+            case "riscv64" -> 8;
+            default -> -1;
+        };
+        java.util.Map<Integer, Long> values = new java.util.TreeMap<>();
+        if (fpRegister >= 0) {
+            values.put(fpRegister, fp);
+        }
+        for (String given : registerValues) {
+            int equals = given.indexOf('=');
+            int number;
+            try {
+                number = equals < 0 ? -1 : Integer.parseInt(given.substring(0, equals).strip());
+            } catch (NumberFormatException e) {
+                number = -1;
+            }
+            if (number < 0 || number > 127) {
+                throw new BadInputException("--reg " + given + ": not a register (expected: N=ADDR, N a DWARF register"
+                        + " number from 0 to 127)");
+            }
+            try {
+                values.put(number, new AddressConverter().convert(given.substring(equals + 1)));
+            } catch (picocli.CommandLine.TypeConversionException e) {
+                throw new BadInputException("--reg " + given + ": " + e.getMessage(), e);
+            }
+        }
+        values.put(unwind.stackPointerRegister(), sp);
+        long[] registers = new long[values.keySet().stream().mapToInt(Integer::intValue).max().orElse(0) + 1];
+        values.forEach((number, value) -> registers[number] = value);
+        return registers;
     }
 
     /** A first fp whose link words are not in the capture is a wrong --fp or --base, not a walk's end. */

@@ -42,6 +42,11 @@ final class WalkOptions {
             description = "The most frames a lenient walk prints (default: ${DEFAULT-VALUE}).")
     int maxFrames;
 
+    @Option(names = "--fp-only",
+            description = "Walk the frame-pointer chain only, as the command did before it read call-frame information:"
+                    + " no .eh_frame or .debug_frame, an fp per frame.")
+    boolean fpOnly;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 

@@ -256,7 +256,7 @@ final class BadInputTest {
         buffer(bytes).putLong(prstatus(bytes) + 112 + 29 * 8, 0x7777_0000_0000L);
         Path file = write("fp.core", bytes);
         assertPrinted("Walk ended after 1 frame: the first fp 0x777700000000 does not keep its links inside the stack"
-                + " segment [0x5500001000, 0x5500041000) (outside-memory)", Fixtures.run("core", file));
+                + " segment [0x5500001000, 0x5500041000) (outside-memory)", Fixtures.run("core", file, "--fp-only"));
     }
 
     @Test
@@ -268,6 +268,11 @@ final class BadInputTest {
         Path file = write("sp.core", bytes);
         assertPrinted("Walk ended after 1 frame: sp 0x8 is outside every PT_LOAD segment of the core (outside-memory)",
                 Fixtures.run("core", file));
+        // The same with the call-frame information walk, which the executable's CFI selects.
+        Fixtures.Run cfi = Fixtures.run("core", file, "--exe", Fixtures.program("s390x"));
+        assertPrinted("#0   0x0000000001001038 in endpoint+304 (prog+0x1038)                        sp 0x0000000000000008  context",
+                cfi);
+        assertPrinted("Walk ended after 1 frame: sp 0x8 is outside every PT_LOAD segment of the core (outside-memory)", cfi);
     }
 
     @Test
@@ -357,7 +362,7 @@ final class BadInputTest {
 
     @Test
     void noSubcommand() {
-        assertBadInput("a subcommand is missing: core, walk or arches (see 'unwinder --help')", Fixtures.run());
+        assertBadInput("a subcommand is missing: core, stack, walk or arches (see 'unwinder --help')", Fixtures.run());
     }
 
     @Test

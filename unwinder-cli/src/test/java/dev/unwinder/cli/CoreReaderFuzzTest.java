@@ -137,16 +137,19 @@ final class CoreReaderFuzzTest {
             }
             SymbolFiles files = SymbolFiles.of(arena, Files.createTempDirectory("empty-sysroot"), List.of(), given,
                     Demangler.none());
-            OutputFormat.Report report = CoreCommand.report(coreElf, files, List.of(), 64);
-            assertTrue(!report.backtraces().isEmpty());
-            for (Backtrace backtrace : report.backtraces()) {
-                assertTrue(backtrace.frames().size() <= 64);
+            // Both walks: the call-frame information walk (the default) and --fp-only.
+            for (boolean fpOnly : new boolean[] {false, true}) {
+                OutputFormat.Report report = CoreCommand.report(coreElf, files, List.of(), 64, fpOnly, arena);
+                assertTrue(!report.backtraces().isEmpty());
+                for (Backtrace backtrace : report.backtraces()) {
+                    assertTrue(backtrace.frames().size() <= 64);
+                }
+                for (String problem : report.problems()) {
+                    assertEquals(-1, problem.indexOf('\n'), problem);
+                }
+                // Printing touches every name and module: it must not fail either.
+                OutputFormat.JSON.print(report, new java.io.PrintWriter(java.io.Writer.nullWriter()));
             }
-            for (String problem : report.problems()) {
-                assertEquals(-1, problem.indexOf('\n'), problem);
-            }
-            // Printing touches every name and module: it must not fail either.
-            OutputFormat.JSON.print(report, new java.io.PrintWriter(java.io.Writer.nullWriter()));
         } catch (BadInputException | ElfException e) {
             String message = e.getMessage();
             assertTrue(message.startsWith("fuzzed.core: ") || message.startsWith(exeFile + ": "), message);

@@ -63,7 +63,7 @@ final class GdbComparisonTest {
     @MethodSource("cores")
     void everyGdbFrameIsAFrameOfTheChain(Path core, Path program) throws Exception {
         Path gdb = gdbMultiarch();
-        Fixtures.Run run = Fixtures.run("core", core, "--exe", program);
+        Fixtures.Run run = Fixtures.run("core", core, "--exe", program, "--fp-only");
         assertEquals(0, run.status(), run.err());
         List<Frame> ours = new ArrayList<>();
         long linkRegister = -1;

@@ -83,6 +83,25 @@ final class GdbOracle {
         return CACHE.computeIfAbsent(core.toAbsolutePath().normalize(), key -> run(program, key, sysroot));
     }
 
+    /**
+     * gdb's frames of every thread of a live process, attached with {@code gdb -p} in batch mode
+     * (gdb stops every thread while it walks, and lets them go when it detaches).
+     */
+    static CoreFrames ofProcess(long pid, Path dir) {
+        Path gdb = RealCores.onPath("gdb");
+        if (gdb == null) {
+            RealCores.unavailable("gdb is not on the PATH (Debian package gdb; .ci/run installs it)");
+        }
+        List<String> command = List.of(gdb.toString(), "-nx", "-batch", "-iex", "set debuginfod enabled off", "-p",
+                Long.toString(pid), "-x", script().toString());
+        RealCores.Result result = RealCores.run(command, dir, TIMEOUT);
+        if (result.status() != 0) {
+            fail("gdb -p failed with status " + result.status() + ":\n" + String.join(" ", command) + "\n"
+                    + result.output());
+        }
+        return parse(result.output());
+    }
+
     private static CoreFrames run(Path program, Path core, Path sysroot) {
         Path gdb = RealCores.onPath("gdb-multiarch");
         if (gdb == null) {

@@ -84,7 +84,7 @@ final class LauncherTest {
         Path jdk = fakeJdk("jdk-25", "25.0.1");
         Result result = launch(root, Map.of("JAVA_HOME", jdk.toString()), "arches");
         String target = root.resolve("unwinder-cli/target").toString();
-        assertEquals(new Result(0, "jdk-25 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto --enable-native-access=dev.unwinder.elf --module-path "
+        assertEquals(new Result(0, "jdk-25 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto --enable-native-access=dev.unwinder.elf,dev.unwinder.process --module-path "
                 + target + "/unwinder-cli.jar:" + target + "/lib --module dev.unwinder.cli/dev.unwinder.cli.Main"
                 + " arches\n", ""), result);
     }
@@ -110,7 +110,7 @@ final class LauncherTest {
         Path maven = fakeMaven(true);
         Result result = launch(root, Map.of("JAVA_HOME", jdk.toString(), "PATH", maven + ":/usr/bin:/bin"), "arches");
         String target = root.resolve("unwinder-cli/target").toString();
-        assertEquals(new Result(0, "jdk-25 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto --enable-native-access=dev.unwinder.elf --module-path "
+        assertEquals(new Result(0, "jdk-25 -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto --enable-native-access=dev.unwinder.elf,dev.unwinder.process --module-path "
                 + target + "/unwinder-cli.jar:" + target + "/lib --module dev.unwinder.cli/dev.unwinder.cli.Main"
                 + " arches\n", "unwinder: building the command first, once: (cd '" + root + "' && mvn -B -q"
                 + " -Dstyle.color=never -pl unwinder-cli -am package -DskipTests)\nmaven says hello\n"), result);

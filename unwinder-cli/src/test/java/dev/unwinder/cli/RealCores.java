@@ -47,7 +47,8 @@ final class RealCores {
             new Program("threads", Program.SIGABRT),      // main in abort(), three threads blocked in the C library
             new Program("segv_in_libc", Program.SIGSEGV), // strlen of a bad pointer
             new Program("assert", Program.SIGABRT),       // __assert_fail, then abort()
-            new Program("cxx_throw", Program.SIGABRT));   // an uncaught exception: std::terminate, then abort()
+            new Program("cxx_throw", Program.SIGABRT),    // an uncaught exception: std::terminate, then abort()
+            new Program("leaf_signal", Program.SIGABRT)); // a frameless leaf; on x86_64 a thread in a signal handler
     /** The architectures, in the order {@link #all()} lists them. */
     static final List<String> ARCHES = List.of("x86_64", "aarch64", "s390x");
 

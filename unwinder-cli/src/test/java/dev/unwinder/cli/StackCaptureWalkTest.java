@@ -24,9 +24,12 @@ final class StackCaptureWalkTest {
 
     /** Each recorded frame as the JSON frame the walk must print. */
     private static List<String> jsonFrames(StackFixture capture) {
-        return capture.frames().stream()
-                .map(frame -> "{\"pc\":\"" + Fixtures.hex(frame.pc()) + "\",\"fp\":\"" + Fixtures.hex(frame.fp()) + "\"}")
-                .toList();
+        List<String> frames = new ArrayList<>();
+        for (var frame : capture.frames()) {
+            frames.add("{\"pc\":\"" + Fixtures.hex(frame.pc()) + "\",\"fp\":\"" + Fixtures.hex(frame.fp()) + "\",\"how\":\""
+                    + (frames.isEmpty() ? "context" : "fp") + "\"}");
+        }
+        return frames;
     }
 
     private static Fixtures.Run walk(StackFixture capture, String... more) {

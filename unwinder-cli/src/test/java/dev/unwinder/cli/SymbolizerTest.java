@@ -88,6 +88,16 @@ final class SymbolizerTest {
     }
 
     @Test
+    void aReturnAddressAtAFunctionsFirstByteWithNothingBeforeItIsNamedThere() throws ElfException {
+        // A signal trampoline's first byte (x86_64's __restore_rt): the byte before it is in no symbol (here: in no module).
+        assertEquals("f+0", name(symbolizer(0), 1, 0x1000));
+        // Where a function ends just before, the frame is still that function's (a call that ends it).
+        assertEquals("f+16", name(symbolizer(0), 1, 0x1010));
+        // Only at a function's first byte: 0x2501, past the sizeless h, is in nothing.
+        assertNull(name(symbolizer(0), 1, 0x2501));
+    }
+
+    @Test
     void aGlobalNameWinsOverALocalAlias() throws ElfException {
         assertEquals("g+15", name(symbolizer(0), 0, 0x101f));
     }

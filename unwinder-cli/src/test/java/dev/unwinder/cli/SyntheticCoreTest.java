@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code NT_PRSTATUS} note per thread, one {@code PT_LOAD} segment of stack per thread, and one of
  * code without bytes. They test
  * what the committed single-thread cores cannot: that every thread is walked, each within its own
- * stack segment, in either byte order.
+ * stack segment, in either byte order. They test the frame-pointer walk ({@code --fp-only}): their
+ * stacks are frame-pointer chains, and their code has no call-frame information.
  */
 final class SyntheticCoreTest {
     /** What the command says of a core without the notes that place its modules. */
@@ -93,12 +94,14 @@ final class SyntheticCoreTest {
                 new long[][] {{16, 0x400200}, {4, base2 + 0x10}, {19, base2}});
         Path file = dir.resolve("two-threads.core");
         Files.write(file, core(ByteOrder.LITTLE_ENDIAN, 62, 0x400000, first, second));
-        Fixtures.Run run = Fixtures.run("core", file, "--format", "json");
+        Fixtures.Run run = Fixtures.run("core", file, "--format", "json", "--fp-only");
         assertEquals(0, run.status(), run.err());
         assertEquals("{\"threads\":["
-                + "{\"tid\":101,\"arch\":\"x86_64\",\"end\":\"zero-fp\",\"frames\":[{\"pc\":\"0x400100\",\"fp\":\"0x7f0000000040\"},"
-                + "{\"pc\":\"0x401111\",\"fp\":\"0x7f0000000080\"},{\"pc\":\"0x402222\",\"fp\":\"0x7f00000000c0\"}]},"
-                + "{\"tid\":102,\"arch\":\"x86_64\",\"end\":\"zero-fp\",\"frames\":[{\"pc\":\"0x400200\",\"fp\":\"0x7f0000100010\"}]}"
+                + "{\"tid\":101,\"arch\":\"x86_64\",\"end\":\"zero-fp\",\"frames\":[{\"pc\":\"0x400100\",\"fp\":\"0x7f0000000040\",\"how\":\"context\"},"
+                + "{\"pc\":\"0x401111\",\"fp\":\"0x7f0000000080\",\"how\":\"fp\"},"
+                + "{\"pc\":\"0x402222\",\"fp\":\"0x7f00000000c0\",\"how\":\"fp\"}]},"
+                + "{\"tid\":102,\"arch\":\"x86_64\",\"end\":\"zero-fp\",\"frames\":[{\"pc\":\"0x400200\",\"fp\":\"0x7f0000100010\","
+                + "\"how\":\"context\"}]}"
                 + "],\"modules\":[],\"problems\":[\"" + NOTE.substring("Note: ".length()) + "\"]}", run.out().strip());
     }
 
@@ -116,7 +119,7 @@ final class SyntheticCoreTest {
         Thread thread = new Thread(7, base, stack.array(), new long[][] {{1, 0x1000900}, {16, 0x1000a10}, {17, sp}});
         Path file = dir.resolve("s390x.core");
         Files.write(file, core(ByteOrder.BIG_ENDIAN, 22, 0x1000000, thread));
-        Fixtures.Run run = Fixtures.run("core", file);
+        Fixtures.Run run = Fixtures.run("core", file, "--fp-only");
         assertEquals(0, run.status(), run.err());
         assertEquals(String.join(System.lineSeparator(),
                 "Thread 7 (s390x): pc 0x1000900, sp 0x3ffffff0100, r14 0x1000a10, fp 0x3ffffff0200; stack segment"
@@ -144,7 +147,7 @@ final class SyntheticCoreTest {
         // A JIT's perf map: the innermost pc in one compiled method, the return address in another.
         Path perfMap = Files.writeString(dir.resolve("perf-4242.map"),
                 "1000800 200 void Jit.inner(int)\n0x1000a00 0x40 Jit.outer\n");
-        Fixtures.Run run = Fixtures.run("core", file, "--perf-map", perfMap);
+        Fixtures.Run run = Fixtures.run("core", file, "--perf-map", perfMap, "--fp-only");
         assertEquals(0, run.status(), run.err());
         assertEquals(String.join(System.lineSeparator(),
                 "Thread 7 (s390x): pc 0x1000900, sp 0x3ffffff0100, r14 0x1000a10 (Jit.outer+16), fp 0x3ffffff0200; stack segment"
@@ -169,7 +172,7 @@ final class SyntheticCoreTest {
             {8, fp0}});
         Path file = dir.resolve("riscv64.core");
         Files.write(file, core(ByteOrder.LITTLE_ENDIAN, 243, 0x10000, thread));
-        Fixtures.Run run = Fixtures.run("core", file);
+        Fixtures.Run run = Fixtures.run("core", file, "--fp-only");
         assertEquals(0, run.status(), run.err());
         assertEquals(String.join(System.lineSeparator(),
                 "Thread 9 (riscv64): pc 0x1099a, sp 0x40000000d0, ra 0x10b4a, fp 0x4000000100; stack segment"
@@ -194,7 +197,7 @@ final class SyntheticCoreTest {
         Path core = dir.resolve("leaf.core");
         Files.write(core, core(ByteOrder.BIG_ENDIAN, 22, 0x1000, thread));
         Path program = Files.write(dir.resolve("prog"), SymbolizerTest.executable());
-        Fixtures.Run run = Fixtures.run("core", core, "--exe", program);
+        Fixtures.Run run = Fixtures.run("core", core, "--exe", program, "--fp-only");
         assertEquals(0, run.status(), run.err());
         assertEquals(String.join(System.lineSeparator(),
                 "Thread 7 (s390x): pc 0x1014, sp 0x3ffffff0100, r14 0x1008 (f+8), fp 0x3ffffff0200; stack segment"

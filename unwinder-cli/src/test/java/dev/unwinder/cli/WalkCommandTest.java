@@ -3,12 +3,17 @@ package dev.unwinder.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unwinder.elf.CoreFile;
+import dev.unwinder.elf.ElfException;
+import dev.unwinder.elf.ElfFile;
 import dev.unwinder.fixtures.StackFixture.TruthFrame;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -18,7 +23,8 @@ import org.junit.jupiter.params.provider.FieldSource;
 
 /**
  * {@code unwinder walk} on raw captures cut out of the committed cores: the stack segment's bytes,
- * walked from the program's own record of frame 1 (f4).
+ * walked by frame pointers from the program's own record of frame 1 (f4), and with call-frame
+ * information from the thread's registers ({@code --sp}, {@code --reg}).
  */
 final class WalkCommandTest {
     private static final List<String> ARCHES = Fixtures.CORE_ARCHES;
@@ -66,12 +72,13 @@ final class WalkCommandTest {
                     .append(frame.function()).append("\",\"offset\":");
             // The offsets are the pc's distance from the function's start and from the module's base; the text
             // output is checked below.
-            expected.append("OFFSET,\"module\":\"").append(Fixtures.program(arch)).append("\",\"module_offset\":MODULE}");
+            expected.append("OFFSET,\"module\":\"").append(Fixtures.program(arch)).append("\",\"module_offset\":MODULE,\"how\":\"")
+                    .append(i == 1 ? "context" : "fp").append("\"}");
         }
         expected.append("]}],\"modules\":[{\"path\":\"").append(Fixtures.program(arch)).append("\",");
         assertEquals(expected.toString(), run.out().strip()
                 .replaceAll("\"offset\":\\d+,", "\"offset\":OFFSET,")
-                .replaceAll("\"module_offset\":\"0x[0-9a-f]+\"}", "\"module_offset\":MODULE}")
+                .replaceAll("\"module_offset\":\"0x[0-9a-f]+\"", "\"module_offset\":MODULE")
                 .replaceAll("\\{\"path\":\"([^\"]+)\",.*", "{\"path\":\"$1\","));
     }
 
@@ -98,6 +105,134 @@ final class WalkCommandTest {
         String last = lines.getLast();
         assertTrue(last.startsWith("Walk ended after "), last);
         assertTrue(last.endsWith(arch.equals("aarch64") ? "(zero-fp)" : "(fp-not-growing)"), last);
+    }
+
+    /** A thread of the committed core: its pc and registers by DWARF number. */
+    private static long[] registersOf(String arch) {
+        try (Arena arena = Arena.ofConfined()) {
+            CoreFile.CoreThread thread = CoreFile.read(ElfFile.open(Fixtures.core(arch), arena)).threads().getFirst();
+            long[] registers = thread.dwarfRegisters();
+            long[] pcAndRegisters = new long[registers.length + 1];
+            pcAndRegisters[0] = thread.pc();
+            System.arraycopy(registers, 0, pcAndRegisters, 1, registers.length);
+            return pcAndRegisters;
+        } catch (ElfException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /**
+     * walk's arguments for the core's thread: its stack, pc, sp and fp (and on s390x r11), or with
+     * {@code allRegisters} every register.
+     */
+    private List<Object> threadArgs(String arch, boolean allRegisters) throws IOException {
+        long[] registers = registersOf(arch);
+        int sp = switch (arch) {
+            case "x86_64" -> 7;
+            case "aarch64" -> 31;
+            default -> 15;
+        };
+        long spValue = registers[sp + 1];
+        Capture capture = stackOf(arch, spValue);
+        long fp = Fixtures.truth(arch).getFirst().fp();
+        List<Object> args = new ArrayList<>(List.of("walk", "--arch", arch, "--memory", capture.memory(), "--base",
+                Fixtures.hex(capture.base()), "--pc", Fixtures.hex(registers[0]), "--fp", Fixtures.hex(fp), "--sp",
+                Fixtures.hex(spValue), "--exe", Fixtures.program(arch)));
+        for (int r = 0; allRegisters && r < registers.length - 1; r++) {
+            args.addAll(List.of("--reg", r + "=" + Fixtures.hex(registers[r + 1])));
+        }
+        if (!allRegisters && arch.equals("s390x")) {
+            // s390x's fp is the backchain word, not a register: the CFI's frame register is r11, given as such.
+            args.addAll(List.of("--reg", "11=" + Fixtures.hex(registers[11 + 1])));
+        }
+        return args;
+    }
+
+    /** The frames of a JSON report (what follows "frames": up to the end of the thread), without module paths. */
+    private static String frames(String json) {
+        return json.substring(json.indexOf("\"frames\":"), json.indexOf("]}],\"modules\""))
+                .replaceAll("\"module\":\"[^\"]*\",", "");
+    }
+
+    @ParameterizedTest
+    @FieldSource("ARCHES")
+    void withEveryRegisterTheWalkIsTheCoresCallFrameInformationWalk(String arch) throws IOException {
+        List<Object> args = threadArgs(arch, true);
+        args.addAll(List.of("--format", "json"));
+        Fixtures.Run walk = Fixtures.run(args.toArray());
+        assertEquals(0, walk.status(), walk.err());
+        Fixtures.Run core = Fixtures.run("core", Fixtures.core(arch), "--exe", Fixtures.program(arch), "--format", "json");
+        assertEquals(frames(core.out()), frames(walk.out()));
+        assertTrue(walk.out().contains("\"how\":\"cfi\"") && walk.out().contains("\"end\":\"outermost\""), walk.out());
+    }
+
+    @ParameterizedTest
+    @FieldSource("ARCHES")
+    void withSpTheCallFrameInformationWalkFindsTheRecordedFrames(String arch) throws IOException {
+        Fixtures.Run run = Fixtures.run(threadArgs(arch, false).toArray());
+        assertEquals(0, run.status(), run.err());
+        List<TruthFrame> truth = Fixtures.truth(arch);
+        List<String> lines = run.outLines();
+        assertTrue(lines.getFirst().matches("Capture .* \\(" + arch + "\\): pc 0x[0-9a-f]+, sp 0x[0-9a-f]+, fp 0x[0-9a-f]+;"
+                + " memory \\[0x[0-9a-f]+, 0x[0-9a-f]+\\)"), lines.getFirst());
+        for (int i = 0; i < truth.size(); i++) {
+            String line = lines.get(i + 1);
+            assertTrue(line.startsWith(String.format("#%-3d 0x%016x in %s+", i, truth.get(i).pc(), truth.get(i).function())),
+                    run.out());
+            assertTrue(line.endsWith(i == 0 ? "  context" : "  cfi"), line);
+        }
+    }
+
+    @ParameterizedTest
+    @FieldSource("ARCHES")
+    void withoutCallFrameInformationOrWithFpOnlyTheWalkIsTheFramePointerWalk(String arch) throws IOException {
+        List<Object> args = threadArgs(arch, false);
+        List<Object> plain = without(without(args, "--sp"), "--reg");
+        String before = Fixtures.run(plain.toArray()).out();
+        assertTrue(before.contains("  fp 0x") && !before.contains("  cfi"), before);
+        args.add("--fp-only");
+        assertEquals(before, Fixtures.run(args.toArray()).out(), "--fp-only");
+        // No --exe: no call-frame information, so --sp changes nothing.
+        List<Object> noExe = new ArrayList<>(args.subList(0, args.indexOf("--exe")));
+        List<Object> noExeNoSp = new ArrayList<>(plain.subList(0, plain.indexOf("--exe")));
+        assertEquals(Fixtures.run(noExeNoSp.toArray()).out(), Fixtures.run(noExe.toArray()).out(), "no --exe");
+    }
+
+    /** The arguments without every option {@code name} and its value. */
+    private static List<Object> without(List<Object> args, String name) {
+        List<Object> rest = new ArrayList<>(args);
+        for (int at = rest.indexOf(name); at >= 0; at = rest.indexOf(name)) {
+            rest.subList(at, at + 2).clear();
+        }
+        return rest;
+    }
+
+    @Test
+    void registersAreForTheCallFrameInformationWalkOnly() throws IOException {
+        List<Object> args = threadArgs("x86_64", false);
+        List<Object> strict = new ArrayList<>(args);
+        strict.addAll(List.of("--entry-fp", "0x7ffcaccf3400"));
+        assertEquals("unwinder: --entry-fp: a strict walk follows the frame-pointer chain only, so it takes no --sp or --reg"
+                + " (leave out --entry-fp for the call-frame information walk)" + System.lineSeparator(),
+                Fixtures.run(strict.toArray()).err());
+        List<Object> noSp = new ArrayList<>(args);
+        int sp = noSp.indexOf("--sp");
+        noSp.subList(sp, sp + 2).clear();
+        noSp.addAll(List.of("--reg", "6=0x10"));
+        assertEquals("unwinder: --reg: registers are for the call-frame information walk, which needs --sp"
+                + System.lineSeparator(), Fixtures.run(noSp.toArray()).err());
+        for (String bad : List.of("6", "x=1", "200=1", "-1=1")) {
+            List<Object> withBad = new ArrayList<>(args);
+            withBad.addAll(List.of("--reg", bad));
+            Fixtures.Run run = Fixtures.run(withBad.toArray());
+            assertEquals("unwinder: --reg " + bad + ": not a register (expected: N=ADDR, N a DWARF register number from 0"
+                    + " to 127)" + System.lineSeparator(), run.err());
+            assertEquals(2, run.status());
+        }
+        List<Object> badValue = new ArrayList<>(args);
+        badValue.addAll(List.of("--reg", "6=main"));
+        assertEquals("unwinder: --reg 6=main: 'main' is not an address (expected: 0x-prefixed hex or decimal, below 2^64)"
+                + System.lineSeparator(), Fixtures.run(badValue.toArray()).err());
     }
 
     @Test

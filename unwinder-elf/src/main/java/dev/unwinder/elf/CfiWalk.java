@@ -323,6 +323,10 @@ public final class CfiWalk {
                     how = How.ENTRY;
                 } else if (fp >= 0 && known[fp]) {
                     long framePointer = registers[fp];
+                    if (framePointer == 0) {
+                        detail("the frame pointer is 0 at pc 0x%x: the end of the chain", pc, 0, 0);
+                        return End.OUTERMOST;
+                    }
                     long callerFp = memory.readLong(framePointer, unwind.nextOlderFpFromFpOffset());
                     callerPc = unwind.decodeReturnAddress(
                             memory.readLong(framePointer, unwind.nextOlderPcFromFpOffset()));
@@ -484,34 +488,38 @@ public final class CfiWalk {
         return (word >>> shift) & mask;
     }
 
-    /** The module's table, loaded on first use: .eh_frame, else .debug_frame of the file or its debug file. */
+    /**
+     * The module's table, loaded on first use: .eh_frame, else .debug_frame of the file or its
+     * debug file. It reads the files the module keeps open ({@link Module#elf()},
+     * {@link Module#debugElf()}); only a module made without them has its files mapped here, into
+     * the walker's arena. A module of another build than the process's has no table.
+     */
     private CfiTable table(Module module) {
         Object cached = tables.get(module);
         if (cached == null) {
-            cached = load(module);
+            cached = NO_TABLE;
+            ElfFile[] files = {module.elf(), module.debugElf()};
+            Path[] paths = {module.file(), module.debugFile()};
+            for (int i = 0; i < files.length && cached == NO_TABLE; i++) {
+                try {
+                    ElfFile file = files[i];
+                    if (file == null && module.elf() == null && paths[i] != null
+                            && module.symbolState() != Module.Symbols.MISMATCH) {
+                        file = ElfFile.open(paths[i], arena);
+                    }
+                    CfiTable table = file == null ? null : i == 0 ? CfiTable.ehFrame(file) : null;
+                    if (file != null && table == null) {
+                        table = CfiTable.debugFrame(file);
+                    }
+                    if (table != null) {
+                        cached = table;
+                    }
+                } catch (ElfException e) {
+                    // try the next file; a module without a readable table falls back to frame pointers
+                }
+            }
             tables.put(module, cached);
         }
         return cached == NO_TABLE ? null : (CfiTable) cached;
-    }
-
-    private Object load(Module module) {
-        for (Path path : new Path[] {module.file(), module.debugFile()}) {
-            if (path == null) {
-                continue;
-            }
-            try {
-                ElfFile file = ElfFile.open(path, arena);
-                CfiTable table = path == module.file() ? CfiTable.ehFrame(file) : null;
-                if (table == null) {
-                    table = CfiTable.debugFrame(file);
-                }
-                if (table != null) {
-                    return table;
-                }
-            } catch (ElfException e) {
-                // try the next file; a module without a readable table falls back to frame pointers
-            }
-        }
-        return NO_TABLE;
     }
 }

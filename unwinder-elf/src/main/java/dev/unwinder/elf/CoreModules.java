@@ -254,8 +254,9 @@ public final class CoreModules {
         problems.add("the core has no NT_FILE note and no AT_PHDR in an auxiliary vector: only the files given are"
                 + " placed, at their link-time addresses");
         for (Path file : files.givenFiles()) {
-            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-                ElfFile elf = ElfFile.open(file, arena);
+            try {
+                // Mapped once, where the module keeps it: its span, its symbols and its CFI read the same mapping.
+                ElfFile elf = files.open(file);
                 if (elf.type() != ElfFile.ET_EXEC && !(elf.type() == ElfFile.ET_DYN && core.entryPoint().isPresent())) {
                     continue;
                 }
@@ -264,7 +265,7 @@ public final class CoreModules {
                 if (image.lowestLoad() == -1) {
                     continue;
                 }
-                found.add(files.load(file.toString(), image.lowestLoad() + bias, image.highestLoadEnd() + bias,
+                found.add(files.load(file.toString(), elf, file, image.lowestLoad() + bias, image.highestLoadEnd() + bias,
                         SymbolFiles.Placement.bias(bias), null));
             } catch (ElfException e) {
                 problems.add(e.getMessage());
@@ -309,7 +310,16 @@ public final class CoreModules {
         long end;
         ElfImage image = ElfImage.at(core, lAddr);
         Path file = files.locate(path);
-        long[] span = file == null ? null : fileSpan(file);
+        // Mapped once, where the module keeps it: its span, its symbols and its CFI read the same mapping.
+        ElfFile elf = null;
+        if (file != null) {
+            try {
+                elf = files.open(file);
+            } catch (ElfException e) {
+                // files.load below says why, as the module's problem
+            }
+        }
+        long[] span = elf == null ? null : fileSpan(elf);
         if (span != null) {
             base = span[0] + lAddr;
             end = span[1] + lAddr;
@@ -321,7 +331,8 @@ public final class CoreModules {
             end = lAddr + 1;
         }
         byte[] buildId = image == null ? null : image.buildId(core, lAddr);
-        found.add(files.load(path, base, end, SymbolFiles.Placement.bias(lAddr), buildId));
+        found.add(elf == null ? files.load(path, file, base, end, SymbolFiles.Placement.bias(lAddr), buildId)
+                : files.load(path, elf, file, base, end, SymbolFiles.Placement.bias(lAddr), buildId));
     }
 
     /** The NUL-terminated string at a link-time address of a file's PT_LOAD bytes, or null. */
@@ -342,24 +353,19 @@ public final class CoreModules {
         }
     }
 
-    /** The link-time span of a file's PT_LOAD segments, page-aligned, or null if it cannot be read. */
-    private static long[] fileSpan(Path file) {
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-            ElfFile elf = ElfFile.open(file, arena);
-            long low = -1;
-            long high = -1;
-            for (ElfFile.ProgramHeader header : elf.programHeaders()) {
-                if (header.type() != ElfFile.PT_LOAD) {
-                    continue;
-                }
-                long end = header.vaddr() + header.memorySize();
-                low = low == -1 || Long.compareUnsigned(header.vaddr(), low) < 0 ? header.vaddr() : low;
-                high = high == -1 || Long.compareUnsigned(end, high) > 0 ? end : high;
+    /** The link-time span of a file's PT_LOAD segments, page-aligned, or null if it has none. */
+    private static long[] fileSpan(ElfFile elf) {
+        long low = -1;
+        long high = -1;
+        for (ElfFile.ProgramHeader header : elf.programHeaders()) {
+            if (header.type() != ElfFile.PT_LOAD) {
+                continue;
             }
-            return low == -1 ? null : new long[] {low & ~0xfffL, (high + 0xfff) & ~0xfffL};
-        } catch (ElfException e) {
-            return null;
+            long end = header.vaddr() + header.memorySize();
+            low = low == -1 || Long.compareUnsigned(header.vaddr(), low) < 0 ? header.vaddr() : low;
+            high = high == -1 || Long.compareUnsigned(end, high) > 0 ? end : high;
         }
+        return low == -1 ? null : new long[] {low & ~0xfffL, (high + 0xfff) & ~0xfffL};
     }
 
     /** The vDSO, read from the core's copy of it. */

@@ -10,7 +10,11 @@ import java.util.HexFormat;
  * symbols. It spans {@code [base, end)} of the process's addresses; a symbol's run-time address
  * is its link-time value plus {@link #bias()}.
  *
- * <p>Immutable; its {@link #symbols()} are ready to use.
+ * <p>Immutable; its {@link #symbols()} are ready to use. A module read from an ELF file keeps that
+ * file open ({@link #elf()}, and {@link #debugElf()} for its separate debug file), so that whoever
+ * needs more of the file, such as {@link CfiWalk} its call-frame information, reads the same
+ * mapping instead of mapping the file again. Those mappings live in the {@link java.lang.foreign.Arena}
+ * the module was read into ({@link SymbolFiles#of}): once it is closed, they must not be read.
  */
 public final class Module {
     /** Whether a module's symbols could be used. */
@@ -33,9 +37,11 @@ public final class Module {
     private final Symbols state;
     private final String problem;
     private final SymbolLookup symbols;
+    private final ElfFile elf;
+    private final ElfFile debugElf;
 
     /**
-     * Creates a module.
+     * Creates a module without open files: {@link #elf()} and {@link #debugElf()} are null.
      *
      * @param path the file's path as the process named it, such as {@code "/lib/x86_64-linux-gnu/libc.so.6"}
      *     or {@code "[vdso]"}
@@ -51,6 +57,29 @@ public final class Module {
      */
     public Module(String path, long base, long end, long bias, byte[] buildId, Path file, Path debugFile, Symbols state,
                   String problem, SymbolLookup symbols) {
+        this(path, base, end, bias, buildId, file, debugFile, state, problem, symbols, null, null);
+    }
+
+    /**
+     * Creates a module with the ELF files it was read from, still open.
+     *
+     * @param path the file's path as the process named it, such as {@code "/lib/x86_64-linux-gnu/libc.so.6"}
+     *     or {@code "[vdso]"}
+     * @param base the first address it spans
+     * @param end the address after the last one it spans
+     * @param bias what to add to its link-time addresses to get run-time addresses
+     * @param buildId its build-id, or null if unknown
+     * @param file where its file was found on this machine, or null
+     * @param debugFile the separate debug file whose symbols were read, or null
+     * @param state whether its symbols were used
+     * @param problem why they were not, in words, or null
+     * @param symbols its symbols, from its ELF file or a perf map; {@link SymbolTable#EMPTY} unless {@code state} is {@link Symbols#LOADED}
+     * @param elf its ELF file, open (the file at {@code file}, or a copy such as a core's vDSO), or
+     *     null; only a file whose build-id matched the process's copy
+     * @param debugElf its separate debug file, open ({@code debugFile}), or null
+     */
+    public Module(String path, long base, long end, long bias, byte[] buildId, Path file, Path debugFile, Symbols state,
+                  String problem, SymbolLookup symbols, ElfFile elf, ElfFile debugElf) {
         this.path = requireNonNull(path, "path");
         this.base = base;
         this.end = end;
@@ -61,6 +90,8 @@ public final class Module {
         this.state = requireNonNull(state, "state");
         this.problem = problem;
         this.symbols = requireNonNull(symbols, "symbols");
+        this.elf = elf;
+        this.debugElf = debugElf;
     }
 
     /**
@@ -180,6 +211,27 @@ public final class Module {
      */
     public SymbolLookup symbols() {
         return symbols;
+    }
+
+    /**
+     * The ELF file it was read from, still mapped: the same file whose symbols are in
+     * {@link #symbols()}. Valid while the arena it was mapped into is open.
+     *
+     * @return the file, or null if there is none (not found, another build, a perf map), or the
+     *     module was made without it
+     */
+    public ElfFile elf() {
+        return elf;
+    }
+
+    /**
+     * The separate debug file whose symbols were read ({@link #debugFile()}), still mapped. Valid
+     * while the arena it was mapped into is open.
+     *
+     * @return the debug file, or null if there is none or the module was made without it
+     */
+    public ElfFile debugElf() {
+        return debugElf;
     }
 
     @Override

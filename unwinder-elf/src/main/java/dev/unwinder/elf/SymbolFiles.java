@@ -147,6 +147,11 @@ public final class SymbolFiles {
         return null;
     }
 
+    /** Maps a file into this object's arena, where the modules it loads keep their files. */
+    ElfFile open(Path file) throws ElfException {
+        return ElfFile.open(file, arena);
+    }
+
     /**
      * Opens a module's file, checks its build-id against the one the process had, and reads its
      * symbols and those of its debug file and MiniDebugInfo.
@@ -224,11 +229,13 @@ public final class SymbolFiles {
         List<ElfFile> sources = new ArrayList<>();
         sources.add(elf);
         Path debugFile = null;
+        ElfFile debugElf = null;
         String problem = null;
         try {
             debugFile = debugFile(elf, file, buildId);
             if (debugFile != null) {
-                sources.add(ElfFile.open(debugFile, arena));
+                debugElf = ElfFile.open(debugFile, arena);
+                sources.add(debugElf);
             }
         } catch (ElfException e) {
             problem = e.getMessage();
@@ -255,12 +262,13 @@ public final class SymbolFiles {
                         SymbolTable.EMPTY);
             }
             debugFile = null;
+            debugElf = null;
         }
         if (symbols.size() == 0 && problem == null) {
             problem = elf.name() + ": has no function symbols in .symtab or .dynsym";
         }
         return new Module(path, base, end, bias, buildId == null ? expectedBuildId : buildId, file, debugFile,
-                Module.Symbols.LOADED, problem, symbols);
+                Module.Symbols.LOADED, problem, symbols, elf, debugElf);
     }
 
     /**

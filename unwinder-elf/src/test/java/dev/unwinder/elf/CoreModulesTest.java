@@ -152,6 +152,35 @@ final class CoreModulesTest {
         return TestPrograms.readelfBuildId(file);
     }
 
+    /**
+     * Every module keeps the file it was read from, mapped once: a walker whose own arena is closed
+     * (so it can map nothing) still walks every thread with the modules' call-frame information.
+     */
+    @Test
+    void everyModuleKeepsItsMappedFilesForTheCallFrameInformation() throws ElfException {
+        for (CoreBytes bytes : List.of(original, withoutFileNote)) {
+            CoreFile core = CoreFile.read(ElfFile.of("bent.core", MemorySegment.ofArray(bytes.bytes)));
+            ModuleMap modules = find(bytes).modules();
+            for (Module module : modules.modules()) {
+                assertTrue(module.elf() != null, module.path());
+                assertEquals(module.debugFile() != null, module.debugElf() != null, module.path());
+            }
+            Arena closed = Arena.ofConfined();
+            closed.close();
+            CfiWalk walker = new CfiWalk(Plugins.of(core.machine()), modules, closed);
+            int sp = Plugins.stackPointer(core.machine());
+            for (CoreFile.CoreThread thread : core.threads()) {
+                long[] registers = thread.dwarfRegisters();
+                List<CfiWalk.How> hows = new ArrayList<>();
+                CfiWalk.End end = walker.walk(thread.pc(), registers, core.segmentMemory(registers[sp]), 64,
+                        (index, pc, frameSp, how) -> hows.add(how));
+                assertEquals(CfiWalk.End.OUTERMOST, end, thread.tid() + ": " + hows + " " + walker.endDetail());
+                assertTrue(hows.size() > 2 && hows.subList(1, hows.size()).stream().allMatch(how -> how == CfiWalk.How.CFI),
+                        thread.tid() + ": " + hows);
+            }
+        }
+    }
+
     @Test
     void withoutTheFileNoteTheLinkMapGivesTheSameModules() throws ElfException {
         CoreModules byNote = find(original);

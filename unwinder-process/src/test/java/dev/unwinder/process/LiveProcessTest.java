@@ -107,8 +107,8 @@ final class LiveProcessTest {
     @Test
     void aZombieIsRefused() throws Exception {
         Targets.requireTools("sh", "sleep");
-        // sh starts a child that exits at once, then becomes sleep, which never reaps it.
-        Process parent = new ProcessBuilder("sh", "-c", "true & echo $!; exec sleep 30").start();
+        // sh starts a child that exits soon, then becomes sleep, which never reaps it.
+        Process parent = new ProcessBuilder("sh", "-c", "sleep 0.2 & echo $!; exec sleep 30").start();
         try {
             long zombie = Long.parseLong(new java.io.BufferedReader(new java.io.InputStreamReader(
                     parent.getInputStream())).readLine().strip());

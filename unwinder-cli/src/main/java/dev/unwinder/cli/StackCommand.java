@@ -1,5 +1,6 @@
 package dev.unwinder.cli;
 
+import dev.unwinder.api.Registers;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.elf.CfiWalk;
 import dev.unwinder.elf.ElfException;
@@ -9,6 +10,8 @@ import dev.unwinder.elf.ProcessModules;
 import dev.unwinder.process.LiveProcess;
 import dev.unwinder.process.ProcessException;
 import java.lang.foreign.Arena;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,6 +45,11 @@ final class StackCommand implements Callable<Integer> {
                     + " stopped at a time).")
     boolean freeze;
 
+    @Option(names = "--timings",
+            description = "Print to stderr where the time went: reading the modules, capturing the threads (and the"
+                    + " longest stop), walking and printing.")
+    boolean timings;
+
     @Mixin
     WalkOptions options = new WalkOptions();
 
@@ -59,6 +67,10 @@ final class StackCommand implements Callable<Integer> {
         }
         Unwind unwind = CoreCommand.plugin(process.machine().arch, "process " + pid);
         try (Arena arena = Arena.ofConfined()) {
+            long start = System.nanoTime();
+            // From the process's start (to the kernel's clock tick): the JVM's start and the options' parsing.
+            long launched = ProcessHandle.current().info().startInstant()
+                    .map(instant -> Duration.between(instant, Instant.now()).toNanos()).orElse(-1L);
             // Modules and symbols first: nothing is stopped while files are read.
             ProcessModules modules = ProcessModules.of(pid, options.symbolFiles(arena));
             List<Module> all = new ArrayList<>(modules.modules().modules());
@@ -66,11 +78,13 @@ final class StackCommand implements Callable<Integer> {
             ModuleMap map = ModuleMap.of(all);
             Symbolizer symbolizer = new Symbolizer(map);
             LiveProcess.Snapshot snapshot;
+            long loaded = System.nanoTime();
             try {
                 snapshot = process.capture(freeze, MAX_STACK_BYTES, arena);
             } catch (ProcessException e) {
                 throw new BadInputException(e.getMessage(), e);
             }
+            long captured = System.nanoTime();
             CfiWalk walker = options.fpOnly ? null : Backtrace.cfiWalker(unwind, map, arena);
             List<Backtrace> backtraces = new ArrayList<>();
             Map<Integer, Long> stopped = new LinkedHashMap<>();
@@ -85,7 +99,7 @@ final class StackCommand implements Callable<Integer> {
                     backtraces.add(Backtrace.cfi(OptionalInt.of(thread.tid()), header, unwind.name(), walker,
                             thread.stack(), null, thread.pc(), thread.dwarfRegisters(), options.maxFrames, symbolizer));
                 } else {
-                    long fp = unwind.startFp(dev.unwinder.api.Registers.of(thread.pc(), thread.dwarfRegisters()),
+                    long fp = unwind.startFp(Registers.of(thread.pc(), thread.dwarfRegisters()),
                             thread.stack());
                     backtraces.add(Backtrace.lenient(OptionalInt.of(thread.tid()), header + String.format(", fp 0x%x", fp),
                             unwind, thread.stack(), thread.pc(), fp, options.maxFrames, symbolizer));
@@ -93,8 +107,18 @@ final class StackCommand implements Callable<Integer> {
             }
             List<String> problems = new ArrayList<>(modules.problems());
             problems.addAll(snapshot.notes());
+            long walked = System.nanoTime();
             options.format.print(new OutputFormat.Report(backtraces, map.modules(), problems, stopped),
                     spec.commandLine().getOut());
+            spec.commandLine().getOut().flush();
+            if (timings) {
+                long longest = stopped.values().stream().mapToLong(Long::longValue).max().orElse(0);
+                spec.commandLine().getErr().printf("unwinder: timings: JVM start %.0f ms, modules %.1f ms (%d),"
+                                + " capture %.1f ms (%d threads, longest stop %d us), walk %.1f ms, print %.1f ms%n",
+                        launched / 1e6, (loaded - start) / 1e6, map.modules().size(), (captured - loaded) / 1e6,
+                        snapshot.threads().size(), longest, (walked - captured) / 1e6, (System.nanoTime() - walked) / 1e6);
+                spec.commandLine().getErr().flush();
+            }
         }
         return Cli.OK;
     }

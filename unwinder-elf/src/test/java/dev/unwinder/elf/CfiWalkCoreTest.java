@@ -143,6 +143,32 @@ final class CfiWalkCoreTest {
     }
 
     /**
+     * Return addresses signed with pointer authentication (B key), on qemu's {@code -cpu max}: gdb
+     * stops at the first signed one (the qemu core keeps no PAC mask); the walk strips the
+     * signature and goes on, through every frame gdb finds, to {@code main} and the thread's start.
+     */
+    @Test
+    void aarch64PointerAuthenticatedFramesGoPastGdb() throws ElfException {
+        Path sysroot = Path.of("/usr/aarch64-linux-gnu");
+        Path corePath = qemuCore("aarch64-pac", "cfiwalk.c", 6, "aarch64-linux-gnu-gcc",
+                "qemu-aarch64 -cpu max -L " + sysroot, sysroot, List.of("-mbranch-protection=pac-ret+b-key"));
+        compare(corePath.getParent(), corePath, sysroot, "gdb-multiarch");
+        CoreFile core = CoreFile.read(ElfFile.open(corePath, arena));
+        SymbolFiles files = SymbolFiles.of(arena, sysroot, List.of(SymbolFiles.DEFAULT_DEBUG_DIRECTORY),
+                List.of(corePath.resolveSibling("cfiwalk")), Demangler.none());
+        ModuleMap modules = CoreModules.find(core, files).modules();
+        Walks walks = walk(core, modules);
+        List<Frame> crashed = walks.frames().get(core.threads().getFirst().tid());
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < crashed.size(); i++) {
+            names.add(name(modules, i == 0 ? crashed.get(i).pc() : crashed.get(i).pc() - 1));
+        }
+        assertEquals(4, names.stream().filter("crash_here"::equals).count(), names.toString());
+        assertTrue(names.contains("main"), names.toString());
+        assertEquals(CfiWalk.End.OUTERMOST, walks.ends().get(core.threads().getFirst().tid()), names.toString());
+    }
+
+    /**
      * The handler thread of an aarch64 qemu core: from {@code nanosleep} in the handler, through
      * qemu's trampoline (in no module, no CFI), to the {@code read} the signal interrupted and on to
      * the thread's start.
@@ -193,14 +219,21 @@ final class CfiWalkCoreTest {
     /** Builds a test program for an architecture and crashes it under qemu-user; returns qemu's core. */
     private static Path qemuCore(String name, String source, int signal, String compiler, String qemu, Path sysroot,
                                  List<String> defines) {
+        return qemuCore(name, source, signal, compiler, qemu + " -L " + sysroot, sysroot, defines);
+    }
+
+    /** As above, with qemu's whole command line up to the program ({@code qemu-aarch64 -cpu max -L DIR}). */
+    private static Path qemuCore(String name, String source, int signal, String compiler, String qemuCommand,
+                                 Path sysroot, List<String> defines) {
+        String qemu = qemuCommand.split(" ")[0];
         TestPrograms.requireTools("bash", compiler, qemu, "gdb-multiarch");
         Path dir = TestPrograms.freshDirectory("cfiwalk-" + name);
         List<String> options = new ArrayList<>(List.of("-no-pie"));
         options.addAll(defines);
         build(dir, compiler, source, options);
         TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c",
-                "echo 0 > /proc/self/coredump_filter; ulimit -c unlimited; ulimit -s 1024; exec " + qemu + " -L "
-                        + sysroot + " -s 1M ./cfiwalk"));
+                "echo 0 > /proc/self/coredump_filter; ulimit -c unlimited; ulimit -s 1024; exec " + qemuCommand
+                        + " -s 1M ./cfiwalk"));
         assertEquals(128 + signal, crashed.status(), crashed.err());
         List<Path> cores = list(dir).stream().filter(f -> f.getFileName().toString().startsWith("qemu_cfiwalk_")
                 && f.getFileName().toString().endsWith(".core")).toList();

@@ -60,7 +60,7 @@ public final class CfiWalk {
 
     /** Why a walk ended. */
     public enum End {
-        /** The outermost frame: its return address is undefined, or the caller's pc is 0. */
+        /** The outermost frame: its return address is undefined, the caller's pc is 0, or its frame pointer is 0. */
         OUTERMOST,
         /** The visitor asked to stop. */
         STOPPED,
@@ -324,8 +324,7 @@ public final class CfiWalk {
                 } else if (fp >= 0 && known[fp]) {
                     long framePointer = registers[fp];
                     if (framePointer == 0) {
-                        detail("the frame pointer is 0 at pc 0x%x: the end of the chain", pc, 0, 0);
-                        return End.OUTERMOST;
+                        return End.OUTERMOST; // the end of the frame-pointer chain, as the frame-pointer walk ends
                     }
                     long callerFp = memory.readLong(framePointer, unwind.nextOlderFpFromFpOffset());
                     callerPc = unwind.decodeReturnAddress(

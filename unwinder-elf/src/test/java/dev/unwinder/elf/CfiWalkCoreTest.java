@@ -150,7 +150,7 @@ final class CfiWalkCoreTest {
     @Test
     void aarch64PointerAuthenticatedFramesGoPastGdb() throws ElfException {
         Path sysroot = Path.of("/usr/aarch64-linux-gnu");
-        Path corePath = qemuCore("aarch64-pac", "cfiwalk.c", 6, "aarch64-linux-gnu-gcc",
+        Path corePath = qemuCoreWith("aarch64-pac", "cfiwalk.c", 6, "aarch64-linux-gnu-gcc",
                 "qemu-aarch64 -cpu max -L " + sysroot, sysroot, List.of("-mbranch-protection=pac-ret+b-key"));
         compare(corePath.getParent(), corePath, sysroot, "gdb-multiarch");
         CoreFile core = CoreFile.read(ElfFile.open(corePath, arena));
@@ -219,12 +219,12 @@ final class CfiWalkCoreTest {
     /** Builds a test program for an architecture and crashes it under qemu-user; returns qemu's core. */
     private static Path qemuCore(String name, String source, int signal, String compiler, String qemu, Path sysroot,
                                  List<String> defines) {
-        return qemuCore(name, source, signal, compiler, qemu + " -L " + sysroot, sysroot, defines);
+        return qemuCoreWith(name, source, signal, compiler, qemu + " -L " + sysroot, sysroot, defines);
     }
 
     /** As above, with qemu's whole command line up to the program ({@code qemu-aarch64 -cpu max -L DIR}). */
-    private static Path qemuCore(String name, String source, int signal, String compiler, String qemuCommand,
-                                 Path sysroot, List<String> defines) {
+    private static Path qemuCoreWith(String name, String source, int signal, String compiler, String qemuCommand,
+                                     Path sysroot, List<String> defines) {
         String qemu = qemuCommand.split(" ")[0];
         TestPrograms.requireTools("bash", compiler, qemu, "gdb-multiarch");
         Path dir = TestPrograms.freshDirectory("cfiwalk-" + name);

@@ -35,7 +35,8 @@ final class ModulePathTest {
                 descriptor.opens().stream().map(o -> o.source() + " to " + o.targets()).collect(Collectors.toSet()));
         assertEquals(Set.of("java.util.spi.ToolProvider with [dev.unwinder.cli.UnwinderToolProvider]"),
                 descriptor.provides().stream().map(p -> p.service() + " with " + p.providers()).collect(Collectors.toSet()));
-        assertEquals(Set.of("dev.unwinder.core", "dev.unwinder.elf", "info.picocli", "java.base"),
+        assertEquals(Set.of("dev.unwinder.core", "dev.unwinder.elf", "dev.unwinder.process", "info.picocli",
+                        "java.base"),
                 descriptor.requires().stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet()));
     }
 
@@ -58,13 +59,13 @@ final class ModulePathTest {
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
             String name = Path.of(entry).getFileName().toString();
             boolean classes = entry.endsWith(File.separator + "classes") && Files.isDirectory(Path.of(entry));
-            boolean ours = name.matches("(unwinder-(api|core|elf)|arch-.*|picocli|xz)-.*\\.jar");
+            boolean ours = name.matches("(unwinder-(api|core|elf|process)|arch-.*|picocli|xz)-.*\\.jar");
             if (classes || ours) {
                 modulePath.add(entry);
             }
         }
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=dev.unwinder.elf", "--module-path", String.join(File.pathSeparator, modulePath),
+                "--enable-native-access=dev.unwinder.elf,dev.unwinder.process", "--module-path", String.join(File.pathSeparator, modulePath),
                 "--module", "dev.unwinder.cli/dev.unwinder.cli.Main"));
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).start();

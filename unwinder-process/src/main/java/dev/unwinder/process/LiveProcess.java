@@ -195,6 +195,7 @@ public final class LiveProcess {
         }
         Linux linux = new Linux();
         linux.warmUp();
+        warmUp(maps, arena);
         List<Integer> tids = threadIds();
         List<ThreadStack> threads = new ArrayList<>();
         List<String> notes = new ArrayList<>();
@@ -262,6 +263,22 @@ public final class LiveProcess {
         threads.replaceAll(t -> new ThreadStack(t.tid(), threadName(t.tid()), t.pc(), t.dwarfRegisters(), t.stack(),
                 t.stoppedNanos()));
         return new Snapshot(List.copyOf(threads), List.copyOf(notes));
+    }
+
+    /**
+     * Runs what a stop runs, once, on nothing: a fresh JVM loads and links those classes and methods
+     * now, not while the first thread waits stopped.
+     */
+    private void warmUp(List<ProcessMaps.Mapping> maps, Arena arena) {
+        MemorySegment registers = arena.allocate(JAVA_LONG, machine.registerWords);
+        long[] dwarf = machine.dwarfRegisters(registers.toArray(JAVA_LONG));
+        for (ProcessMaps.Mapping mapping : maps) {
+            if (mapping.contains(dwarf[stackPointer(machine)])) {
+                break;
+            }
+        }
+        StackMemory stack = StackMemory.ofSegment(arena.allocate(8, 8).asSlice(0, 0), 0, machine.byteOrder);
+        new ThreadStack(0, "", machine.pc(registers.toArray(JAVA_LONG)), dwarf, stack, System.nanoTime());
     }
 
     /** PTRACE_SEIZE; false (with a note) if the thread has exited; throws if not permitted. */

@@ -3,9 +3,11 @@
  * With -DCFIWALK_SIGNAL, one more thread blocks in a signal handler (the C library's restorer on a
  * kernel core, which its CFI describes; qemu-user's own trampoline, which no CFI describes, on a
  * qemu core), and on x86_64 another one in a handler that returns to a restorer of this program's
- * own, without CFI, found by its code alone. */
+ * own, without CFI, found by its code alone. With -DCFIWALK_LIVE the main thread does not crash:
+ * it prints "ready" where it would have aborted and waits there, for the live-process tests. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,7 +119,15 @@ __attribute__((noinline)) void crash_here(int depth) {
         __asm__ volatile("");
         return;
     }
+#ifdef CFIWALK_LIVE
+    printf("ready\n");
+    fflush(stdout);
+    for (;;) {
+        pause();
+    }
+#else
     abort();
+#endif
 }
 
 int main(void) {

@@ -1,6 +1,7 @@
 package dev.unwinder.cli;
 
 import dev.unwinder.api.Registers;
+import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
 import dev.unwinder.elf.CfiWalk;
 import dev.unwinder.elf.ElfException;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
+import java.util.function.LongFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -86,6 +88,7 @@ final class StackCommand implements Callable<Integer> {
             }
             long captured = System.nanoTime();
             CfiWalk walker = options.fpOnly ? null : Backtrace.cfiWalker(unwind, map, arena);
+            LongFunction<StackMemory> code = process.code(arena);
             List<Backtrace> backtraces = new ArrayList<>();
             Map<Integer, Long> stopped = new LinkedHashMap<>();
             for (LiveProcess.ThreadStack thread : snapshot.threads()) {
@@ -97,7 +100,7 @@ final class StackCommand implements Callable<Integer> {
                         thread.stack().baseAddress(), thread.stack().baseAddress() + thread.stack().size(), micros);
                 if (walker != null) {
                     backtraces.add(Backtrace.cfi(OptionalInt.of(thread.tid()), header, unwind.name(), walker,
-                            thread.stack(), null, thread.pc(), thread.dwarfRegisters(), options.maxFrames, symbolizer));
+                            thread.stack(), code, thread.pc(), thread.dwarfRegisters(), options.maxFrames, symbolizer));
                 } else {
                     long fp = unwind.startFp(Registers.of(thread.pc(), thread.dwarfRegisters()),
                             thread.stack());

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code unwinder stack PID} on processes the tests start: a C program with threads blocked in the
- * C library (built from unwinder-process's {@code src/test/c/blocked.c}) and a JVM running JIT
+ * C library and in signal handlers (unwinder-elf's {@code src/test/c/cfiwalk.c}, built to stay
+ * alive) and a JVM running JIT
  * code, compared with {@code gdb -p}: every frame gdb finds, the command finds, same pc, same
  * order, same name (or a name of the same function start); every thread of the target is running
  * afterwards, even when the command is interrupted; wrong pids fail in one line with status 2.
@@ -73,7 +74,10 @@ final class StackCommandTest {
     /** Same pc; where gdb names the frame, the same name or another name of the same function start. */
     private static void assertFrame(GdbOracle.Frame want, JsonNode frame, String where) {
         assertEquals(Fixtures.hex(want.pc()), frame.get("pc").asText(), where);
-        if (want.symbol() != null) {
+        // The C library's __restore_rt is a symbol of size 0, which covers no address: the command
+        // leaves its trampoline frame unnamed (as RealCoreSymbolsTest explains), where gdb names it.
+        boolean sizeless = want.type().equals("SIGTRAMP_FRAME") && !frame.has("symbol");
+        if (want.symbol() != null && !sizeless) {
             assertTrue(frame.has("symbol"), where);
             long ourStart = lookupStart(want, frame);
             boolean sameName = want.symbol().equals(frame.get("symbol").asText());
@@ -232,10 +236,10 @@ final class StackCommandTest {
     }
 
     private static Path buildBlocked(Path dir) {
-        Path program = dir.resolve("blocked");
-        RealCores.Result built = RealCores.run(List.of("gcc", "-O2", "-g", "-fno-omit-frame-pointer", "-o",
-                program.toString(), Fixtures.repository().resolve("unwinder-process/src/test/c/blocked.c").toString(),
-                "-lpthread"), dir, TIMEOUT);
+        Path program = dir.resolve("cfiwalk");
+        RealCores.Result built = RealCores.run(List.of("gcc", "-O2", "-g", "-fno-omit-frame-pointer", "-DCFIWALK_LIVE",
+                "-DCFIWALK_SIGNAL", "-o", program.toString(),
+                Fixtures.repository().resolve("unwinder-elf/src/test/c/cfiwalk.c").toString(), "-lpthread"), dir, TIMEOUT);
         assertEquals(0, built.status(), built.output());
         return program;
     }

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongFunction;
 import java.util.stream.Stream;
 
 /**
@@ -279,6 +280,25 @@ public final class LiveProcess {
         }
         StackMemory stack = StackMemory.ofSegment(arena.allocate(8, 8).asSlice(0, 0), 0, machine.byteOrder);
         new ThreadStack(0, "", machine.pc(registers.toArray(JAVA_LONG)), dwarf, stack, System.nanoTime());
+    }
+
+    /**
+     * The process's code at an address, for a walk that recognizes signal-return trampolines by
+     * their instructions ({@code CfiWalk.walk}'s {@code code}): 16 bytes read with
+     * {@code process_vm_readv} when asked, the process running (code does not change). Each
+     * answer is allocated in {@code arena}.
+     *
+     * @param arena where the bytes read live
+     * @return a function from an address to the memory of the 16 bytes there, or null where the
+     *     process has nothing mapped
+     */
+    public LongFunction<StackMemory> code(Arena arena) {
+        Linux linux = new Linux();
+        return address -> {
+            MemorySegment bytes = arena.allocate(16, 8);
+            long read = linux.read(pid, address, bytes);
+            return read <= 0 ? null : StackMemory.ofSegment(bytes.asSlice(0, read), address, machine.byteOrder);
+        };
     }
 
     /** PTRACE_SEIZE; false (with a note) if the thread has exited; throws if not permitted. */

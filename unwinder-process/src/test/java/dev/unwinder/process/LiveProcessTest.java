@@ -23,8 +23,9 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link LiveProcess} on processes the test starts (threads blocked in the C library, a frameless
- * leaf spinning, the main thread in {@code pause}), walked with {@link CfiWalk} over the process's
+ * {@link LiveProcess} on processes the test starts (threads blocked in the C library and in signal
+ * handlers, a frameless leaf spinning, the main thread in {@code pause}), walked with
+ * {@link CfiWalk} over the process's
  * modules and compared with {@code gdb -p}: every frame gdb finds, same pc, same order, for every
  * thread; afterwards no thread is stopped or traced.
  */
@@ -45,7 +46,7 @@ final class LiveProcessTest {
         assumeX86_64();
         Targets.requireTools("gcc", "gdb");
         Path dir = Targets.directory(name);
-        Path program = Targets.build(dir, "blocked");
+        Path program = Targets.buildLive(dir);
         ProcessHandle target = Targets.start(program);
         try (Arena arena = Arena.ofConfined()) {
             long pid = target.pid();
@@ -55,11 +56,12 @@ final class LiveProcessTest {
             assertEquals(List.of(), snapshot.notes());
             ModuleMap modules = modules(pid, arena, program);
             CfiWalk walker = new CfiWalk(new X86_64Unwind(), modules, arena);
+            var code = process.code(arena);
             Map<Integer, List<Long>> walked = new TreeMap<>();
             StringBuilder summary = new StringBuilder();
             for (LiveProcess.ThreadStack thread : snapshot.threads()) {
                 List<Long> pcs = new ArrayList<>();
-                CfiWalk.End end = walker.walk(thread.pc(), thread.dwarfRegisters(), thread.stack(), MAX_FRAMES,
+                CfiWalk.End end = walker.walk(thread.pc(), thread.dwarfRegisters(), thread.stack(), code, MAX_FRAMES,
                         (index, pc, sp, how) -> pcs.add(pc));
                 walked.put(thread.tid(), pcs);
                 summary.append(String.format("thread %d %s: %d frames, %s, stopped %d us%n", thread.tid(),
@@ -129,7 +131,7 @@ final class LiveProcessTest {
         assumeX86_64();
         Targets.requireTools("gcc");
         Path dir = Targets.directory("thread-id");
-        ProcessHandle target = Targets.start(Targets.build(dir, "blocked"));
+        ProcessHandle target = Targets.start(Targets.buildLive(dir));
         try {
             long pid = target.pid();
             int thread = LiveProcess.open(pid).threadIds().get(1);
@@ -146,7 +148,7 @@ final class LiveProcessTest {
         assumeX86_64();
         Targets.requireTools("gcc", "gdb");
         Path dir = Targets.directory("traced");
-        ProcessHandle target = Targets.start(Targets.build(dir, "blocked"));
+        ProcessHandle target = Targets.start(Targets.buildLive(dir));
         Process gdb = null;
         try (Arena arena = Arena.ofConfined()) {
             long pid = target.pid();

@@ -61,11 +61,16 @@ final class Targets {
         }
     }
 
-    /** Compiles src/test/c/NAME.c with gcc -O2 -g -fno-omit-frame-pointer into dir/NAME. */
-    static Path build(Path dir, String name) {
-        Path program = dir.resolve(name);
-        run(dir, "gcc", "-O2", "-g", "-fno-omit-frame-pointer", "-o", program.toString(),
-                module().resolve("src/test/c").resolve(name + ".c").toString(), "-lpthread");
+    /**
+     * Builds unwinder-elf's {@code src/test/c/cfiwalk.c} to stay alive ({@code CFIWALK_LIVE}):
+     * threads blocked in the C library, a frameless leaf spinning, two threads blocked in signal
+     * handlers ({@code CFIWALK_SIGNAL}), and the main thread waiting where the core tests abort.
+     */
+    static Path buildLive(Path dir) {
+        Path program = dir.resolve("cfiwalk");
+        run(dir, "gcc", "-O2", "-g", "-fno-omit-frame-pointer", "-DCFIWALK_LIVE", "-DCFIWALK_SIGNAL", "-o",
+                program.toString(), module().resolveSibling("unwinder-elf").resolve("src/test/c/cfiwalk.c").toString(),
+                "-lpthread");
         return program;
     }
 

@@ -1,9 +1,9 @@
 package dev.unwinder.elf;
 
 import dev.unwinder.api.StackMemory;
+import dev.unwinder.api.Unwind;
 import java.util.Arrays;
 import java.util.function.IntPredicate;
-import java.util.function.LongUnaryOperator;
 
 /**
  * A walker's cache of the rows it computed, by the pc it looked up: a direct-mapped table of
@@ -64,19 +64,41 @@ final class CfiRowCache {
     private final long[] entries;
     /** The registers that are volatile, ascending. */
     private final int[] volatileRegisters;
-    /** Per slot, whether {@link #run} may step with it: see {@link #store}. */
-    private final boolean[] fast = new boolean[SLOTS];
-    /** Per slot, the entry (from the slot's first) of the return-address column, and of the stack pointer. */
-    private final int[] raEntries = new int[SLOTS];
-    private final int[] spEntries = new int[SLOTS];
-    /** The values of one step of {@link #run}, by entry, before they are applied. */
-    private final long[] values;
-    private final LongUnaryOperator decodeReturnAddress;
+    /**
+     * Per slot, {@value #META} longs that {@link #run} reads: the pc, and for a row it may step
+     * with ({@link #FAST} in {@link #M_INFO}), the CFA's offset, the offsets from the CFA of the
+     * return address and of the caller's sp, the lowest and highest offset of a word it reads, and
+     * the register masks of one step.
+     */
+    private final long[] meta = new long[SLOTS * META];
+    /** Per slot, the entries {@link #run} writes besides the return address and the sp: register (8 bits), CFA offset (48). */
+    private final long[] runEntries;
+    /** Whether registers fit in one long's bits: {@link #run} needs it. */
+    private final boolean masks;
+    private final Unwind unwind;
     private boolean enabled = true;
     private boolean lastSignalFrame;
     private long hits;
     /** Whether {@link #run} changed registers without next since the last full copy of them. */
     private boolean stale;
+
+    static final int META = 16;
+    private static final int M_PC = 0;
+    private static final int M_CFA_OFFSET = 1;
+    private static final int M_RA_OFFSET = 2;
+    private static final int M_SP_OFFSET = 3;
+    private static final int M_LOW = 4;
+    private static final int M_HIGH = 5;
+    /** The registers whose known state a step keeps: neither volatile nor written by the row. */
+    private static final int M_KEEP = 6;
+    /** The registers a step makes known. */
+    private static final int M_SET = 7;
+    /** The registers a step leaves saved in memory, at CFA + n, to be read when needed. */
+    private static final int M_SAVED = 8;
+    /** The CFA's register (8 bits), the return-address column (8 bits), the entries' count (8 bits), flags. */
+    private static final int M_INFO = 9;
+    private static final long FAST = 1L << 32;
+    private static final long SIGNAL = 1L << 33;
 
     /**
      * Creates an empty cache.
@@ -85,13 +107,13 @@ final class CfiRowCache {
      * @param sp the stack pointer's DWARF number
      * @param cfaAboveSp how far the CFA is above the caller's sp
      * @param calleeSaved whether a callee preserves a register
-     * @param decodeReturnAddress how a saved return address becomes a pc
+     * @param unwind the plugin, which decodes a saved return address into a pc
      */
-    CfiRowCache(int registerCount, int sp, long cfaAboveSp, IntPredicate calleeSaved,
-                LongUnaryOperator decodeReturnAddress) {
+    CfiRowCache(int registerCount, int sp, long cfaAboveSp, IntPredicate calleeSaved, Unwind unwind) {
         this.registerCount = registerCount;
-        this.decodeReturnAddress = decodeReturnAddress;
-        values = new long[registerCount];
+        this.unwind = unwind;
+        masks = registerCount <= 64;
+        runEntries = new long[SLOTS * registerCount];
         this.sp = sp;
         this.cfaAboveSp = cfaAboveSp;
         this.calleeSaved = calleeSaved;
@@ -117,6 +139,7 @@ final class CfiRowCache {
         enabled = on;
         if (!on) {
             Arrays.fill(used, false);
+            Arrays.fill(meta, 0);
         }
     }
 
@@ -143,6 +166,7 @@ final class CfiRowCache {
             return;
         }
         int s = slot(pc);
+        meta[s * META + M_INFO] = 0; // not FAST until the row is complete
         int base = s * registerCount;
         int count = 0;
         for (int r = 0; r < registerCount; r++) {
@@ -197,28 +221,86 @@ final class CfiRowCache {
             }
         }
         counts[s] = count;
-        boolean simple = true;
-        raEntries[s] = -1;
-        spEntries[s] = -1;
-        for (int e = 0; e < count; e++) {
-            long entry = entries[base + e];
-            int r = (int) (entry >>> 56);
-            int kind = (int) (entry >>> 48) & 0xff;
-            simple &= kind == AT_CFA || kind == CFA_PLUS || kind == UNKNOWN;
-            if (r == ra) {
-                raEntries[s] = kind == UNKNOWN ? -1 : e;
-            }
-            if (r == sp) {
-                spEntries[s] = kind == UNKNOWN ? -1 : e;
-            }
-        }
-        fast[s] = simple && raEntries[s] >= 0 && spEntries[s] >= 0;
+        storeRun(s, pc, signalFrame, ra, cfaRegister, row.cfaOffset(), base, count);
         pcs[s] = pc;
         signalFrames[s] = signalFrame;
         returnAddresses[s] = ra;
         cfaRegisters[s] = cfaRegister;
         cfaOffsets[s] = row.cfaOffset();
         used[s] = true;
+    }
+
+    /**
+     * Fills the slot's {@link #meta} for {@link #run}, where the row allows: every register saved
+     * at CFA + n, equal to CFA + n, or unknown; the return address saved, the sp equal to CFA + n;
+     * registers in a long's bits.
+     */
+    private void storeRun(int s, long pc, boolean signalFrame, int ra, int cfaRegister, long cfaOffset, int base,
+                          int count) {
+        int at = s * META;
+        meta[at + M_PC] = pc;
+        if (!masks || ra == sp) {
+            return;
+        }
+        long raOffset = 0;
+        long spOffset = 0;
+        boolean raSaved = false;
+        boolean spSet = false;
+        long low = Long.MAX_VALUE;
+        long high = Long.MIN_VALUE;
+        long keep = -1L;
+        long set = 0;
+        long saved = 0;
+        for (int r : volatileRegisters) {
+            keep &= ~(1L << r);
+        }
+        int written = 0;
+        for (int e = 0; e < count; e++) {
+            long entry = entries[base + e];
+            int r = (int) (entry >>> 56);
+            int kind = (int) (entry >>> 48) & 0xff;
+            long operand = entry << 16 >> 16;
+            keep &= ~(1L << r);
+            if (kind == UNKNOWN) {
+                continue;
+            }
+            if (kind != AT_CFA && kind != CFA_PLUS) {
+                return;
+            }
+            set |= 1L << r;
+            if (kind == AT_CFA) {
+                low = Math.min(low, operand);
+                high = Math.max(high, operand);
+            }
+            if (r == ra) {
+                if (kind != AT_CFA) {
+                    return;
+                }
+                raSaved = true;
+                raOffset = operand;
+            } else if (r == sp) {
+                if (kind != CFA_PLUS) {
+                    return;
+                }
+                spSet = true;
+                spOffset = operand;
+            } else {
+                saved |= kind == AT_CFA ? 1L << r : 0;
+                runEntries[base + written++] = (long) r << 56 | operand & 0xffff_ffff_ffffL;
+            }
+        }
+        if (!raSaved || !spSet) {
+            return;
+        }
+        meta[at + M_CFA_OFFSET] = cfaOffset;
+        meta[at + M_RA_OFFSET] = raOffset;
+        meta[at + M_SP_OFFSET] = spOffset;
+        meta[at + M_LOW] = low;
+        meta[at + M_HIGH] = high;
+        meta[at + M_KEEP] = keep;
+        meta[at + M_SET] = set;
+        meta[at + M_SAVED] = saved;
+        meta[at + M_INFO] = cfaRegister | (long) ra << 8 | (long) written << 16 | FAST | (signalFrame ? SIGNAL : 0);
     }
 
     /**
@@ -329,11 +411,20 @@ final class CfiRowCache {
 
     /**
      * Walks on from a frame that the walker has visited, as long as the rows kept for the frames'
-     * pcs are simple (each register saved at CFA + n, equal to CFA + n, or unknown, the return
-     * address and the stack pointer among the first two), exactly as the walker's loop would: the
-     * same visits, checks, ends and end details, and the registers of the last frame visited.
+     * pcs allow ({@link #storeRun}: each register saved at CFA + n, equal to CFA + n, or unknown;
+     * the return address saved, the sp CFA + n), exactly as the walker's loop would: the same
+     * visits, checks, ends and end details, and the registers of the last frame visited.
      * It changes {@code registers} and {@code known} in place, not {@code next} and
      * {@code nextKnown}, which the next {@link #step} then copies from them in full.
+     *
+     * <p>Inside, the known registers are a long's bits, the pc and sp are locals, and a register
+     * saved at CFA + n is not read at once: its register holds the address, marked as saved, and is
+     * read where a later row takes its CFA from it, or when this returns. A step first checks that
+     * every word its row reads (the lowest and the highest offset from the CFA, on a contiguous
+     * memory) is inside the memory, and where one is not, leaves the step to {@link #step} and the
+     * full path, which read in order and end with the same detail as ever. So every read it defers
+     * is inside the memory, and reads the word the full path would have read (the memory's words
+     * do not change during a walk: a captured stack, or frames that are live below the walker).
      *
      * @return the end of the walk, or null where a frame's row is not kept or not simple (then
      *     {@link #runIndex} and the others say where it is: visited, below {@code maxFrames})
@@ -341,70 +432,113 @@ final class CfiRowCache {
     CfiWalk.End run(int index, long pc, long sp, boolean exact, boolean grew, long[] registers, boolean[] known,
                     long[] next, boolean[] nextKnown, StackMemory memory, int maxFrames, CfiWalk.Visitor visitor) {
         runDetail = "";
+        long memoryBase = memory.baseAddress();
+        long lastWord = memory.size() - 8;
+        if (!masks || lastWord < 0) {
+            return stopRun(index, pc, sp, exact, grew);
+        }
         int n = registerCount;
-        long[] vals = values;
-        int[] volatiles = volatileRegisters;
+        int spRegister = this.sp;
+        long[] m = meta;
+        long[] written = runEntries;
+        long knownBits = 0;
+        for (int r = 0; r < n; r++) {
+            knownBits |= known[r] ? 1L << r : 0;
+        }
+        long saved = 0;
+        long steps = 0;
+        CfiWalk.End end = null;
         while (true) {
             long lookup = exact ? pc : pc - 1;
             int s = slot(lookup);
-            if (!used[s] || pcs[s] != lookup || !fast[s] || !known[cfaRegisters[s]]) {
+            int at = s * META;
+            long info = m[at + M_INFO];
+            if (m[at + M_PC] != lookup || (info & FAST) == 0) {
                 break;
             }
-            long cfa = registers[cfaRegisters[s]] + cfaOffsets[s];
-            int base = s * n;
-            int count = counts[s];
-            // Reads first, in the full path's order: a read outside the memory changes no register.
-            try {
-                for (int e = 0; e < count; e++) {
-                    long entry = entries[base + e];
-                    long operand = entry << 16 >> 16;
-                    int kind = (int) (entry >>> 48) & 0xff;
-                    if (kind == AT_CFA) {
-                        vals[e] = read(memory, cfa, operand);
-                    } else if (kind == CFA_PLUS) {
-                        vals[e] = cfa + operand;
-                    }
+            int cfaRegister = (int) info & 0xff;
+            long cfaBase;
+            if (cfaRegister == spRegister) {
+                cfaBase = sp;
+            } else {
+                if ((knownBits >>> cfaRegister & 1) == 0) {
+                    break;
                 }
-            } catch (dev.unwinder.api.UnwindException e) {
-                runDetail = String.valueOf(e.getMessage()).replace("%", "%%");
-                return CfiWalk.End.OUTSIDE_MEMORY;
+                cfaBase = registers[cfaRegister];
+                if ((saved >>> cfaRegister & 1) != 0) {
+                    cfaBase = memory.readLong(cfaBase); // checked when it was saved
+                    registers[cfaRegister] = cfaBase;
+                    saved &= ~(1L << cfaRegister);
+                }
             }
-            long callerPc = decodeReturnAddress.applyAsLong(vals[raEntries[s]]);
+            long cfa = cfaBase + m[at + M_CFA_OFFSET];
+            long lowOffset = m[at + M_LOW];
+            long highOffset = m[at + M_HIGH];
+            long low = cfa + lowOffset;
+            long high = cfa + highOffset;
+            // Every word read is inside the memory, no sum wraps: else step() reads in order, and says where.
+            if ((lowOffset < 0 ? Long.compareUnsigned(low, cfa) > 0 : Long.compareUnsigned(low, cfa) < 0)
+                    || (highOffset < 0 ? Long.compareUnsigned(high, cfa) > 0 : Long.compareUnsigned(high, cfa) < 0)
+                    || Long.compareUnsigned(low - memoryBase, lastWord) > 0
+                    || Long.compareUnsigned(high - memoryBase, lastWord) > 0) {
+                break;
+            }
+            long returnAddress = memory.readLong(cfa + m[at + M_RA_OFFSET]);
+            long callerPc = unwind.decodeReturnAddress(returnAddress);
             if (callerPc == 0) {
-                return CfiWalk.End.OUTERMOST;
+                end = CfiWalk.End.OUTERMOST;
+                break;
             }
-            long callerSp = vals[spEntries[s]];
+            long callerSp = cfa + m[at + M_SP_OFFSET];
             int order = Long.compareUnsigned(callerSp, sp);
             if (order < 0 || order == 0 && (!grew || callerPc == pc)) {
                 runDetail = "caller's sp 0x%x is not above sp 0x%x at pc 0x%x";
                 runA = callerSp;
                 runB = sp;
                 runC = pc;
-                return CfiWalk.End.CFA_NOT_GROWING;
+                end = CfiWalk.End.CFA_NOT_GROWING;
+                break;
             }
-            for (int r : volatiles) {
-                known[r] = false;
+            int first = s * n;
+            int last = first + ((int) (info >>> 16) & 0xff);
+            for (int e = first; e < last; e++) {
+                long entry = written[e];
+                registers[(int) (entry >>> 56)] = cfa + (entry << 16 >> 16);
             }
-            for (int e = 0; e < count; e++) {
-                long entry = entries[base + e];
-                int r = (int) (entry >>> 56);
-                known[r] = ((int) (entry >>> 48) & 0xff) != UNKNOWN;
-                registers[r] = vals[e];
-            }
-            stale = true;
+            registers[(int) (info >>> 8) & 0xff] = returnAddress;
+            long keep = m[at + M_KEEP];
+            knownBits = knownBits & keep | m[at + M_SET];
+            saved = saved & keep | m[at + M_SAVED];
             grew = order > 0;
             pc = callerPc;
             sp = callerSp;
-            exact = signalFrames[s];
+            exact = (info & SIGNAL) != 0;
             index++;
-            hits++;
+            steps++;
             if (!visitor.frame(index, pc, sp, CfiWalk.How.CFI)) {
-                return CfiWalk.End.STOPPED;
+                end = CfiWalk.End.STOPPED;
+                break;
             }
             if (index + 1 == maxFrames) {
-                return CfiWalk.End.MAX_FRAMES;
+                end = CfiWalk.End.MAX_FRAMES;
+                break;
             }
         }
+        // The last frame visited: its sp, its known registers, and the values of those still saved.
+        registers[spRegister] = sp;
+        for (int r = 0; r < n; r++) {
+            boolean has = (knownBits >>> r & 1) != 0;
+            known[r] = has;
+            if (has && (saved >>> r & 1) != 0) {
+                registers[r] = memory.readLong(registers[r]); // checked when it was saved
+            }
+        }
+        hits += steps;
+        stale = true;
+        return end != null ? end : stopRun(index, pc, sp, exact, grew);
+    }
+
+    private CfiWalk.End stopRun(int index, long pc, long sp, boolean exact, boolean grew) {
         runIndex = index;
         runPc = pc;
         runSp = sp;

@@ -71,8 +71,11 @@ final class CfiRowCache {
      * the register masks of one step.
      */
     private final long[] meta = new long[SLOTS * META];
-    /** Per slot, the entries {@link #run} writes besides the return address and the sp: register (8 bits), CFA offset (48). */
-    private final long[] runEntries;
+    /** Per slot and register, the offset from the CFA of a register the row sets ({@link #M_SET}). */
+    private final long[] runOffsets;
+    /** The CFA and the slot's {@link #meta} index of each step {@link #run} made since it last wrote the registers. */
+    private final long[] ringCfas = new long[RING];
+    private final int[] ringSlots = new int[RING];
     /** Whether registers fit in one long's bits: {@link #run} needs it. */
     private final boolean masks;
     private final Unwind unwind;
@@ -83,6 +86,8 @@ final class CfiRowCache {
     private boolean stale;
 
     static final int META = 16;
+    /** The steps {@link #run} makes before it writes the registers: a power of two. */
+    static final int RING = 64;
     private static final int M_PC = 0;
     private static final int M_CFA_OFFSET = 1;
     private static final int M_RA_OFFSET = 2;
@@ -95,7 +100,7 @@ final class CfiRowCache {
     private static final int M_SET = 7;
     /** The registers a step leaves saved in memory, at CFA + n, to be read when needed. */
     private static final int M_SAVED = 8;
-    /** The CFA's register (8 bits), the return-address column (8 bits), the entries' count (8 bits), flags. */
+    /** The CFA's register (8 bits) and flags. */
     private static final int M_INFO = 9;
     private static final long FAST = 1L << 32;
     private static final long SIGNAL = 1L << 33;
@@ -113,7 +118,7 @@ final class CfiRowCache {
         this.registerCount = registerCount;
         this.unwind = unwind;
         masks = registerCount <= 64;
-        runEntries = new long[SLOTS * registerCount];
+        runOffsets = new long[SLOTS * registerCount];
         this.sp = sp;
         this.cfaAboveSp = cfaAboveSp;
         this.calleeSaved = calleeSaved;
@@ -254,7 +259,6 @@ final class CfiRowCache {
         for (int r : volatileRegisters) {
             keep &= ~(1L << r);
         }
-        int written = 0;
         for (int e = 0; e < count; e++) {
             long entry = entries[base + e];
             int r = (int) (entry >>> 56);
@@ -268,7 +272,9 @@ final class CfiRowCache {
                 return;
             }
             set |= 1L << r;
+            runOffsets[base + r] = operand;
             if (kind == AT_CFA) {
+                saved |= 1L << r;
                 low = Math.min(low, operand);
                 high = Math.max(high, operand);
             }
@@ -284,9 +290,6 @@ final class CfiRowCache {
                 }
                 spSet = true;
                 spOffset = operand;
-            } else {
-                saved |= kind == AT_CFA ? 1L << r : 0;
-                runEntries[base + written++] = (long) r << 56 | operand & 0xffff_ffff_ffffL;
             }
         }
         if (!raSaved || !spSet) {
@@ -300,7 +303,7 @@ final class CfiRowCache {
         meta[at + M_KEEP] = keep;
         meta[at + M_SET] = set;
         meta[at + M_SAVED] = saved;
-        meta[at + M_INFO] = cfaRegister | (long) ra << 8 | (long) written << 16 | FAST | (signalFrame ? SIGNAL : 0);
+        meta[at + M_INFO] = cfaRegister | FAST | (signalFrame ? SIGNAL : 0);
     }
 
     /**
@@ -433,20 +436,22 @@ final class CfiRowCache {
                     long[] next, boolean[] nextKnown, StackMemory memory, int maxFrames, CfiWalk.Visitor visitor) {
         runDetail = "";
         long memoryBase = memory.baseAddress();
-        long lastWord = memory.size() - 8;
+        long size = memory.size();
+        long lastWord = size - 8;
         if (!masks || lastWord < 0) {
             return stopRun(index, pc, sp, exact, grew);
         }
         int n = registerCount;
         int spRegister = this.sp;
         long[] m = meta;
-        long[] written = runEntries;
+        long[] cfas = ringCfas;
+        int[] slots = ringSlots;
         long knownBits = 0;
         for (int r = 0; r < n; r++) {
             knownBits |= known[r] ? 1L << r : 0;
         }
-        long saved = 0;
-        long steps = 0;
+        int k = 0; // steps in the ring, not yet written to the registers
+        int first = index;
         CfiWalk.End end = null;
         while (true) {
             long lookup = exact ? pc : pc - 1;
@@ -464,27 +469,22 @@ final class CfiRowCache {
                 if ((knownBits >>> cfaRegister & 1) == 0) {
                     break;
                 }
-                cfaBase = registers[cfaRegister];
-                if ((saved >>> cfaRegister & 1) != 0) {
-                    cfaBase = memory.readLong(cfaBase); // checked when it was saved
-                    registers[cfaRegister] = cfaBase;
-                    saved &= ~(1L << cfaRegister);
+                if (k > 0) {
+                    write(k, knownBits, registers, memory);
+                    k = 0;
                 }
+                cfaBase = registers[cfaRegister];
             }
             long cfa = cfaBase + m[at + M_CFA_OFFSET];
-            long lowOffset = m[at + M_LOW];
-            long highOffset = m[at + M_HIGH];
-            long low = cfa + lowOffset;
-            long high = cfa + highOffset;
-            // Every word read is inside the memory, no sum wraps: else step() reads in order, and says where.
-            if ((lowOffset < 0 ? Long.compareUnsigned(low, cfa) > 0 : Long.compareUnsigned(low, cfa) < 0)
-                    || (highOffset < 0 ? Long.compareUnsigned(high, cfa) > 0 : Long.compareUnsigned(high, cfa) < 0)
-                    || Long.compareUnsigned(low - memoryBase, lastWord) > 0
-                    || Long.compareUnsigned(high - memoryBase, lastWord) > 0) {
+            // Every word read is inside the memory: else step() reads in order, and says where. With
+            // the CFA in [base, base + size] too, no sum wraps (offsets are below 2^47, size below 2^63).
+            long fromBase = cfa - memoryBase;
+            if (Long.compareUnsigned(fromBase, size) > 0
+                    || Long.compareUnsigned(fromBase + m[at + M_LOW], lastWord) > 0
+                    || Long.compareUnsigned(fromBase + m[at + M_HIGH], lastWord) > 0) {
                 break;
             }
-            long returnAddress = memory.readLong(cfa + m[at + M_RA_OFFSET]);
-            long callerPc = unwind.decodeReturnAddress(returnAddress);
+            long callerPc = unwind.decodeReturnAddress(memory.readLong(cfa + m[at + M_RA_OFFSET]));
             if (callerPc == 0) {
                 end = CfiWalk.End.OUTERMOST;
                 break;
@@ -499,22 +499,18 @@ final class CfiRowCache {
                 end = CfiWalk.End.CFA_NOT_GROWING;
                 break;
             }
-            int first = s * n;
-            int last = first + ((int) (info >>> 16) & 0xff);
-            for (int e = first; e < last; e++) {
-                long entry = written[e];
-                registers[(int) (entry >>> 56)] = cfa + (entry << 16 >> 16);
+            cfas[k] = cfa;
+            slots[k] = at;
+            knownBits = knownBits & m[at + M_KEEP] | m[at + M_SET];
+            if (++k == RING) {
+                write(k, knownBits, registers, memory);
+                k = 0;
             }
-            registers[(int) (info >>> 8) & 0xff] = returnAddress;
-            long keep = m[at + M_KEEP];
-            knownBits = knownBits & keep | m[at + M_SET];
-            saved = saved & keep | m[at + M_SAVED];
             grew = order > 0;
             pc = callerPc;
             sp = callerSp;
             exact = (info & SIGNAL) != 0;
             index++;
-            steps++;
             if (!visitor.frame(index, pc, sp, CfiWalk.How.CFI)) {
                 end = CfiWalk.End.STOPPED;
                 break;
@@ -524,18 +520,42 @@ final class CfiRowCache {
                 break;
             }
         }
-        // The last frame visited: its sp, its known registers, and the values of those still saved.
+        // The last frame visited: its registers and which are known.
+        write(k, knownBits, registers, memory);
         registers[spRegister] = sp;
         for (int r = 0; r < n; r++) {
-            boolean has = (knownBits >>> r & 1) != 0;
-            known[r] = has;
-            if (has && (saved >>> r & 1) != 0) {
-                registers[r] = memory.readLong(registers[r]); // checked when it was saved
-            }
+            known[r] = (knownBits >>> r & 1) != 0;
         }
-        hits += steps;
+        hits += index - first;
         stale = true;
         return end != null ? end : stopRun(index, pc, sp, exact, grew);
+    }
+
+    /**
+     * Writes to {@code registers} the values of the known registers after the ring's first
+     * {@code count} steps, from the values before them: each from the last step that set it, the
+     * word at CFA + n (inside the memory: its step checked) or CFA + n itself.
+     */
+    private void write(int count, long knownBits, long[] registers, StackMemory memory) {
+        long remaining = knownBits;
+        int n = registerCount;
+        for (int j = count - 1; j >= 0 && remaining != 0; j--) {
+            int at = ringSlots[j];
+            long set = meta[at + M_SET] & remaining;
+            if (set == 0) {
+                continue;
+            }
+            long cfa = ringCfas[j];
+            long saved = meta[at + M_SAVED];
+            int base = at / META * n;
+            remaining &= ~set;
+            while (set != 0) {
+                int r = Long.numberOfTrailingZeros(set);
+                set &= set - 1;
+                long address = cfa + runOffsets[base + r];
+                registers[r] = (saved >>> r & 1) != 0 ? memory.readLong(address) : address;
+            }
+        }
     }
 
     private CfiWalk.End stopRun(int index, long pc, long sp, boolean exact, boolean grew) {

@@ -73,9 +73,8 @@ final class CfiRowCache {
     private final long[] meta = new long[SLOTS * META];
     /** Per slot and register, the offset from the CFA of a register the row sets ({@link #M_SET}). */
     private final long[] runOffsets;
-    /** The CFA and the slot's {@link #meta} index of each step {@link #run} made since it last wrote the registers. */
-    private final long[] ringCfas = new long[RING];
-    private final int[] ringSlots = new int[RING];
+    /** The CFA and the slot's {@link #meta} index of each step {@link #run} made since it last wrote the registers, in pairs. */
+    private final long[] ring = new long[2 * RING];
     /** Whether registers fit in one long's bits: {@link #run} needs it. */
     private final boolean masks;
     private final Unwind unwind;
@@ -444,19 +443,19 @@ final class CfiRowCache {
         int n = registerCount;
         int spRegister = this.sp;
         long[] m = meta;
-        long[] cfas = ringCfas;
-        int[] slots = ringSlots;
+        long[] log = ring;
         long knownBits = 0;
         for (int r = 0; r < n; r++) {
             knownBits |= known[r] ? 1L << r : 0;
         }
         int k = 0; // steps in the ring, not yet written to the registers
         int first = index;
+        int last = maxFrames - 1;
+        long below = exact ? 0 : 1; // the lookup is pc - below
         CfiWalk.End end = null;
         while (true) {
-            long lookup = exact ? pc : pc - 1;
-            int s = slot(lookup);
-            int at = s * META;
+            long lookup = pc - below;
+            int at = slot(lookup) * META;
             long info = m[at + M_INFO];
             if (m[at + M_PC] != lookup || (info & FAST) == 0) {
                 break;
@@ -469,19 +468,15 @@ final class CfiRowCache {
                 if ((knownBits >>> cfaRegister & 1) == 0) {
                     break;
                 }
-                if (k > 0) {
-                    write(k, knownBits, registers, memory);
-                    k = 0;
-                }
-                cfaBase = registers[cfaRegister];
+                cfaBase = value(cfaRegister, k, registers, memory);
             }
             long cfa = cfaBase + m[at + M_CFA_OFFSET];
-            // Every word read is inside the memory: else step() reads in order, and says where. With
-            // the CFA in [base, base + size] too, no sum wraps (offsets are below 2^47, size below 2^63).
+            // Every word read is inside the memory: else step() reads in order, and says where. The
+            // CFA is in [base, base + size], the lowest word read at or above base and the highest
+            // at or below the last word; so no sum wraps either (offsets are below 2^47 and size
+            // below 2^63), and a difference that overflows comes out negative: step() then.
             long fromBase = cfa - memoryBase;
-            if (Long.compareUnsigned(fromBase, size) > 0
-                    || Long.compareUnsigned(fromBase + m[at + M_LOW], lastWord) > 0
-                    || Long.compareUnsigned(fromBase + m[at + M_HIGH], lastWord) > 0) {
+            if ((fromBase | size - fromBase | fromBase + m[at + M_LOW] | lastWord - fromBase - m[at + M_HIGH]) < 0) {
                 break;
             }
             long callerPc = unwind.decodeReturnAddress(memory.readLong(cfa + m[at + M_RA_OFFSET]));
@@ -490,8 +485,8 @@ final class CfiRowCache {
                 break;
             }
             long callerSp = cfa + m[at + M_SP_OFFSET];
-            int order = Long.compareUnsigned(callerSp, sp);
-            if (order < 0 || order == 0 && (!grew || callerPc == pc)) {
+            boolean grows = Long.compareUnsigned(callerSp, sp) > 0;
+            if (!grows && (callerSp != sp || !grew || callerPc == pc)) {
                 runDetail = "caller's sp 0x%x is not above sp 0x%x at pc 0x%x";
                 runA = callerSp;
                 runB = sp;
@@ -499,27 +494,28 @@ final class CfiRowCache {
                 end = CfiWalk.End.CFA_NOT_GROWING;
                 break;
             }
-            cfas[k] = cfa;
-            slots[k] = at;
+            log[2 * k] = cfa;
+            log[2 * k + 1] = at;
             knownBits = knownBits & m[at + M_KEEP] | m[at + M_SET];
             if (++k == RING) {
                 write(k, knownBits, registers, memory);
                 k = 0;
             }
-            grew = order > 0;
+            grew = grows;
             pc = callerPc;
             sp = callerSp;
-            exact = (info & SIGNAL) != 0;
+            below = (info & SIGNAL) != 0 ? 0 : 1;
             index++;
             if (!visitor.frame(index, pc, sp, CfiWalk.How.CFI)) {
                 end = CfiWalk.End.STOPPED;
                 break;
             }
-            if (index + 1 == maxFrames) {
+            if (index == last) {
                 end = CfiWalk.End.MAX_FRAMES;
                 break;
             }
         }
+        exact = below == 0;
         // The last frame visited: its registers and which are known.
         write(k, knownBits, registers, memory);
         registers[spRegister] = sp;
@@ -532,6 +528,21 @@ final class CfiRowCache {
     }
 
     /**
+     * The value of known register {@code r} after the ring's first {@code count} steps: from the last
+     * step that set it, or {@code registers} where none did.
+     */
+    private long value(int r, int count, long[] registers, StackMemory memory) {
+        for (int j = count - 1; j >= 0; j--) {
+            int at = (int) ring[2 * j + 1];
+            if ((meta[at + M_SET] >>> r & 1) != 0) {
+                long address = ring[2 * j] + runOffsets[at / META * registerCount + r];
+                return (meta[at + M_SAVED] >>> r & 1) != 0 ? memory.readLong(address) : address;
+            }
+        }
+        return registers[r];
+    }
+
+    /**
      * Writes to {@code registers} the values of the known registers after the ring's first
      * {@code count} steps, from the values before them: each from the last step that set it, the
      * word at CFA + n (inside the memory: its step checked) or CFA + n itself.
@@ -540,12 +551,12 @@ final class CfiRowCache {
         long remaining = knownBits;
         int n = registerCount;
         for (int j = count - 1; j >= 0 && remaining != 0; j--) {
-            int at = ringSlots[j];
+            int at = (int) ring[2 * j + 1];
             long set = meta[at + M_SET] & remaining;
             if (set == 0) {
                 continue;
             }
-            long cfa = ringCfas[j];
+            long cfa = ring[2 * j];
             long saved = meta[at + M_SAVED];
             int base = at / META * n;
             remaining &= ~set;

@@ -89,6 +89,7 @@ final class CfiRowCache {
     static final int RING = 64;
     private static final int M_PC = 0;
     private static final int M_CFA_OFFSET = 1;
+    /** The return address's offset from the CFA's register (not from the CFA). */
     private static final int M_RA_OFFSET = 2;
     private static final int M_SP_OFFSET = 3;
     private static final int M_LOW = 4;
@@ -147,9 +148,13 @@ final class CfiRowCache {
         }
     }
 
+    /**
+     * The slot of a pc: its low bits folded with the next ones. Cheap on purpose: in {@link #run} the
+     * hash is on the path from one frame's return address to the next frame's, and the pcs of a
+     * stack are spread over functions anyway.
+     */
     private static int slot(long pc) {
-        long h = pc * 0x9E37_79B9_7F4A_7C15L;
-        return (int) (h >>> (64 - Integer.numberOfTrailingZeros(SLOTS)));
+        return (int) (pc ^ pc >>> 9) & (SLOTS - 1);
     }
 
     /**
@@ -295,7 +300,7 @@ final class CfiRowCache {
             return;
         }
         meta[at + M_CFA_OFFSET] = cfaOffset;
-        meta[at + M_RA_OFFSET] = raOffset;
+        meta[at + M_RA_OFFSET] = cfaOffset + raOffset; // from the CFA's register: one add on the path to the read
         meta[at + M_SP_OFFSET] = spOffset;
         meta[at + M_LOW] = low;
         meta[at + M_HIGH] = high;
@@ -448,9 +453,10 @@ final class CfiRowCache {
         for (int r = 0; r < n; r++) {
             knownBits |= known[r] ? 1L << r : 0;
         }
-        int k = 0; // steps in the ring, not yet written to the registers
         int first = index;
         int last = maxFrames - 1;
+        int start = index; // the index of the ring's first step, not yet written to the registers
+        int stop = Math.min(last, start + RING); // where the ring is full, or the last frame
         long below = exact ? 0 : 1; // the lookup is pc - below
         CfiWalk.End end = null;
         while (true) {
@@ -468,7 +474,7 @@ final class CfiRowCache {
                 if ((knownBits >>> cfaRegister & 1) == 0) {
                     break;
                 }
-                cfaBase = value(cfaRegister, k, registers, memory);
+                cfaBase = value(cfaRegister, index - start, registers, memory);
             }
             long cfa = cfaBase + m[at + M_CFA_OFFSET];
             // Every word read is inside the memory: else step() reads in order, and says where. The
@@ -479,7 +485,7 @@ final class CfiRowCache {
             if ((fromBase | size - fromBase | fromBase + m[at + M_LOW] | lastWord - fromBase - m[at + M_HIGH]) < 0) {
                 break;
             }
-            long callerPc = unwind.decodeReturnAddress(memory.readLong(cfa + m[at + M_RA_OFFSET]));
+            long callerPc = unwind.decodeReturnAddress(memory.readLong(cfaBase + m[at + M_RA_OFFSET]));
             if (callerPc == 0) {
                 end = CfiWalk.End.OUTERMOST;
                 break;
@@ -494,13 +500,10 @@ final class CfiRowCache {
                 end = CfiWalk.End.CFA_NOT_GROWING;
                 break;
             }
-            log[2 * k] = cfa;
-            log[2 * k + 1] = at;
+            int k = 2 * (index - start);
+            log[k] = cfa;
+            log[k + 1] = at;
             knownBits = knownBits & m[at + M_KEEP] | m[at + M_SET];
-            if (++k == RING) {
-                write(k, knownBits, registers, memory);
-                k = 0;
-            }
             grew = grows;
             pc = callerPc;
             sp = callerSp;
@@ -510,14 +513,19 @@ final class CfiRowCache {
                 end = CfiWalk.End.STOPPED;
                 break;
             }
-            if (index == last) {
-                end = CfiWalk.End.MAX_FRAMES;
-                break;
+            if (index == stop) {
+                if (index == last) {
+                    end = CfiWalk.End.MAX_FRAMES;
+                    break;
+                }
+                write(index - start, knownBits, registers, memory);
+                start = index;
+                stop = Math.min(last, start + RING);
             }
         }
         exact = below == 0;
         // The last frame visited: its registers and which are known.
-        write(k, knownBits, registers, memory);
+        write(index - start, knownBits, registers, memory);
         registers[spRegister] = sp;
         for (int r = 0; r < n; r++) {
             known[r] = (knownBits >>> r & 1) != 0;

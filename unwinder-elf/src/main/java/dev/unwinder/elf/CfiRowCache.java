@@ -65,10 +65,10 @@ final class CfiRowCache {
     /** The registers that are volatile, ascending. */
     private final int[] volatileRegisters;
     /**
-     * Per slot, {@value #META} longs that {@link #run} reads: the pc, and for a row it may step
-     * with ({@link #FAST} in {@link #M_INFO}), the CFA's offset, the offsets from the CFA of the
-     * return address and of the caller's sp, the lowest and highest offset of a word it reads, and
-     * the register masks of one step.
+     * Per slot, {@value #META} longs that {@link #run} reads, for a row it may step with: the pc
+     * (else {@link #noMatch}), the CFA's register and offset, the offsets of the return address
+     * and of the caller's sp, the lowest and highest offset of a word it reads, and the register
+     * masks of one step.
      */
     private final long[] meta = new long[SLOTS * META];
     /** Per slot and register, the offset from the CFA of a register the row sets ({@link #M_SET}). */
@@ -102,8 +102,8 @@ final class CfiRowCache {
     private static final int M_SAVED = 8;
     /** The CFA's register (8 bits) and flags. */
     private static final int M_INFO = 9;
-    private static final long FAST = 1L << 32;
-    private static final long SIGNAL = 1L << 33;
+    /** In {@link #M_INFO}: the row is not a signal frame's, so its caller's pc is looked up at pc - 1. */
+    private static final int BELOW_SHIFT = 32;
 
     /**
      * Creates an empty cache.
@@ -119,6 +119,7 @@ final class CfiRowCache {
         this.unwind = unwind;
         masks = registerCount <= 64;
         runOffsets = new long[SLOTS * registerCount];
+        meta[M_PC] = noMatch(0);
         this.sp = sp;
         this.cfaAboveSp = cfaAboveSp;
         this.calleeSaved = calleeSaved;
@@ -145,7 +146,13 @@ final class CfiRowCache {
         if (!on) {
             Arrays.fill(used, false);
             Arrays.fill(meta, 0);
+            meta[M_PC] = noMatch(0);
         }
+    }
+
+    /** A pc that no lookup in slot {@code s} can equal, as its slot is not {@code s}: an empty slot's pc in {@link #meta}. */
+    private static long noMatch(int s) {
+        return s == 0 ? 1 : 0;
     }
 
     /**
@@ -175,7 +182,7 @@ final class CfiRowCache {
             return;
         }
         int s = slot(pc);
-        meta[s * META + M_INFO] = 0; // not FAST until the row is complete
+        meta[s * META + M_PC] = noMatch(s); // run() may not use the slot until the row is complete
         int base = s * registerCount;
         int count = 0;
         for (int r = 0; r < registerCount; r++) {
@@ -247,7 +254,6 @@ final class CfiRowCache {
     private void storeRun(int s, long pc, boolean signalFrame, int ra, int cfaRegister, long cfaOffset, int base,
                           int count) {
         int at = s * META;
-        meta[at + M_PC] = pc;
         if (!masks || ra == sp) {
             return;
         }
@@ -307,7 +313,8 @@ final class CfiRowCache {
         meta[at + M_KEEP] = keep;
         meta[at + M_SET] = set;
         meta[at + M_SAVED] = saved;
-        meta[at + M_INFO] = cfaRegister | FAST | (signalFrame ? SIGNAL : 0);
+        meta[at + M_INFO] = cfaRegister | (signalFrame ? 0 : 1L << BELOW_SHIFT);
+        meta[at + M_PC] = pc;
     }
 
     /**
@@ -463,7 +470,7 @@ final class CfiRowCache {
             long lookup = pc - below;
             int at = slot(lookup) * META;
             long info = m[at + M_INFO];
-            if (m[at + M_PC] != lookup || (info & FAST) == 0) {
+            if (m[at + M_PC] != lookup) {
                 break;
             }
             int cfaRegister = (int) info & 0xff;
@@ -507,7 +514,7 @@ final class CfiRowCache {
             grew = grows;
             pc = callerPc;
             sp = callerSp;
-            below = (info & SIGNAL) != 0 ? 0 : 1;
+            below = info >>> BELOW_SHIFT & 1;
             index++;
             if (!visitor.frame(index, pc, sp, CfiWalk.How.CFI)) {
                 end = CfiWalk.End.STOPPED;

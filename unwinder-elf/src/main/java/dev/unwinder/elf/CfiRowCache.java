@@ -1,9 +1,9 @@
 package dev.unwinder.elf;
 
 import dev.unwinder.api.StackMemory;
+import dev.unwinder.api.Unwind;
 import java.util.Arrays;
 import java.util.function.IntPredicate;
-import java.util.function.LongUnaryOperator;
 
 /**
  * A walker's cache of the rows it computed, by the pc it looked up: a direct-mapped table of
@@ -64,19 +64,46 @@ final class CfiRowCache {
     private final long[] entries;
     /** The registers that are volatile, ascending. */
     private final int[] volatileRegisters;
-    /** Per slot, whether {@link #run} may step with it: see {@link #store}. */
-    private final boolean[] fast = new boolean[SLOTS];
-    /** Per slot, the entry (from the slot's first) of the return-address column, and of the stack pointer. */
-    private final int[] raEntries = new int[SLOTS];
-    private final int[] spEntries = new int[SLOTS];
-    /** The values of one step of {@link #run}, by entry, before they are applied. */
-    private final long[] values;
-    private final LongUnaryOperator decodeReturnAddress;
+    /**
+     * Per slot, {@value #META} longs that {@link #run} reads, for a row it may step with: the pc
+     * (else {@link #noMatch}), the CFA's register and offset, the offsets of the return address
+     * and of the caller's sp, the lowest and highest offset of a word it reads, and the register
+     * masks of one step.
+     */
+    private final long[] meta = new long[SLOTS * META];
+    /** Per slot and register, the offset from the CFA of a register the row sets ({@link #M_SET}). */
+    private final long[] runOffsets;
+    /** The CFA and the slot's {@link #meta} index of each step {@link #run} made since it last wrote the registers, in pairs. */
+    private final long[] ring = new long[2 * RING];
+    /** Whether registers fit in one long's bits: {@link #run} needs it. */
+    private final boolean masks;
+    private final Unwind unwind;
     private boolean enabled = true;
     private boolean lastSignalFrame;
     private long hits;
     /** Whether {@link #run} changed registers without next since the last full copy of them. */
     private boolean stale;
+
+    static final int META = 16;
+    /** The steps {@link #run} makes before it writes the registers: a power of two. */
+    static final int RING = 64;
+    private static final int M_PC = 0;
+    private static final int M_CFA_OFFSET = 1;
+    /** The return address's offset from the CFA's register (not from the CFA). */
+    private static final int M_RA_OFFSET = 2;
+    private static final int M_SP_OFFSET = 3;
+    private static final int M_LOW = 4;
+    private static final int M_HIGH = 5;
+    /** The registers whose known state a step keeps: neither volatile nor written by the row. */
+    private static final int M_KEEP = 6;
+    /** The registers a step makes known. */
+    private static final int M_SET = 7;
+    /** The registers a step leaves saved in memory, at CFA + n, to be read when needed. */
+    private static final int M_SAVED = 8;
+    /** The CFA's register (8 bits) and flags. */
+    private static final int M_INFO = 9;
+    /** In {@link #M_INFO}: the row is not a signal frame's, so its caller's pc is looked up at pc - 1. */
+    private static final int BELOW_SHIFT = 32;
 
     /**
      * Creates an empty cache.
@@ -85,13 +112,14 @@ final class CfiRowCache {
      * @param sp the stack pointer's DWARF number
      * @param cfaAboveSp how far the CFA is above the caller's sp
      * @param calleeSaved whether a callee preserves a register
-     * @param decodeReturnAddress how a saved return address becomes a pc
+     * @param unwind the plugin, which decodes a saved return address into a pc
      */
-    CfiRowCache(int registerCount, int sp, long cfaAboveSp, IntPredicate calleeSaved,
-                LongUnaryOperator decodeReturnAddress) {
+    CfiRowCache(int registerCount, int sp, long cfaAboveSp, IntPredicate calleeSaved, Unwind unwind) {
         this.registerCount = registerCount;
-        this.decodeReturnAddress = decodeReturnAddress;
-        values = new long[registerCount];
+        this.unwind = unwind;
+        masks = registerCount <= 64;
+        runOffsets = new long[SLOTS * registerCount];
+        meta[M_PC] = noMatch(0);
         this.sp = sp;
         this.cfaAboveSp = cfaAboveSp;
         this.calleeSaved = calleeSaved;
@@ -117,12 +145,23 @@ final class CfiRowCache {
         enabled = on;
         if (!on) {
             Arrays.fill(used, false);
+            Arrays.fill(meta, 0);
+            meta[M_PC] = noMatch(0);
         }
     }
 
+    /** A pc that no lookup in slot {@code s} can equal, as its slot is not {@code s}: an empty slot's pc in {@link #meta}. */
+    private static long noMatch(int s) {
+        return s == 0 ? 1 : 0;
+    }
+
+    /**
+     * The slot of a pc: its low bits folded with the next ones. Cheap on purpose: in {@link #run} the
+     * hash is on the path from one frame's return address to the next frame's, and the pcs of a
+     * stack are spread over functions anyway.
+     */
     private static int slot(long pc) {
-        long h = pc * 0x9E37_79B9_7F4A_7C15L;
-        return (int) (h >>> (64 - Integer.numberOfTrailingZeros(SLOTS)));
+        return (int) (pc ^ pc >>> 9) & (SLOTS - 1);
     }
 
     /**
@@ -143,6 +182,7 @@ final class CfiRowCache {
             return;
         }
         int s = slot(pc);
+        meta[s * META + M_PC] = noMatch(s); // run() may not use the slot until the row is complete
         int base = s * registerCount;
         int count = 0;
         for (int r = 0; r < registerCount; r++) {
@@ -197,28 +237,84 @@ final class CfiRowCache {
             }
         }
         counts[s] = count;
-        boolean simple = true;
-        raEntries[s] = -1;
-        spEntries[s] = -1;
-        for (int e = 0; e < count; e++) {
-            long entry = entries[base + e];
-            int r = (int) (entry >>> 56);
-            int kind = (int) (entry >>> 48) & 0xff;
-            simple &= kind == AT_CFA || kind == CFA_PLUS || kind == UNKNOWN;
-            if (r == ra) {
-                raEntries[s] = kind == UNKNOWN ? -1 : e;
-            }
-            if (r == sp) {
-                spEntries[s] = kind == UNKNOWN ? -1 : e;
-            }
-        }
-        fast[s] = simple && raEntries[s] >= 0 && spEntries[s] >= 0;
+        storeRun(s, pc, signalFrame, ra, cfaRegister, row.cfaOffset(), base, count);
         pcs[s] = pc;
         signalFrames[s] = signalFrame;
         returnAddresses[s] = ra;
         cfaRegisters[s] = cfaRegister;
         cfaOffsets[s] = row.cfaOffset();
         used[s] = true;
+    }
+
+    /**
+     * Fills the slot's {@link #meta} for {@link #run}, where the row allows: every register saved
+     * at CFA + n, equal to CFA + n, or unknown; the return address saved, the sp equal to CFA + n;
+     * registers in a long's bits.
+     */
+    private void storeRun(int s, long pc, boolean signalFrame, int ra, int cfaRegister, long cfaOffset, int base,
+                          int count) {
+        int at = s * META;
+        if (!masks || ra == sp) {
+            return;
+        }
+        long raOffset = 0;
+        long spOffset = 0;
+        boolean raSaved = false;
+        boolean spSet = false;
+        long low = Long.MAX_VALUE;
+        long high = Long.MIN_VALUE;
+        long keep = -1L;
+        long set = 0;
+        long saved = 0;
+        for (int r : volatileRegisters) {
+            keep &= ~(1L << r);
+        }
+        for (int e = 0; e < count; e++) {
+            long entry = entries[base + e];
+            int r = (int) (entry >>> 56);
+            int kind = (int) (entry >>> 48) & 0xff;
+            long operand = entry << 16 >> 16;
+            keep &= ~(1L << r);
+            if (kind == UNKNOWN) {
+                continue;
+            }
+            if (kind != AT_CFA && kind != CFA_PLUS) {
+                return;
+            }
+            set |= 1L << r;
+            runOffsets[base + r] = operand;
+            if (kind == AT_CFA) {
+                saved |= 1L << r;
+                low = Math.min(low, operand);
+                high = Math.max(high, operand);
+            }
+            if (r == ra) {
+                if (kind != AT_CFA) {
+                    return;
+                }
+                raSaved = true;
+                raOffset = operand;
+            } else if (r == sp) {
+                if (kind != CFA_PLUS) {
+                    return;
+                }
+                spSet = true;
+                spOffset = operand;
+            }
+        }
+        if (!raSaved || !spSet) {
+            return;
+        }
+        meta[at + M_CFA_OFFSET] = cfaOffset;
+        meta[at + M_RA_OFFSET] = cfaOffset + raOffset; // from the CFA's register: one add on the path to the read
+        meta[at + M_SP_OFFSET] = spOffset;
+        meta[at + M_LOW] = low;
+        meta[at + M_HIGH] = high;
+        meta[at + M_KEEP] = keep;
+        meta[at + M_SET] = set;
+        meta[at + M_SAVED] = saved;
+        meta[at + M_INFO] = cfaRegister | (signalFrame ? 0 : 1L << BELOW_SHIFT);
+        meta[at + M_PC] = pc;
     }
 
     /**
@@ -329,11 +425,20 @@ final class CfiRowCache {
 
     /**
      * Walks on from a frame that the walker has visited, as long as the rows kept for the frames'
-     * pcs are simple (each register saved at CFA + n, equal to CFA + n, or unknown, the return
-     * address and the stack pointer among the first two), exactly as the walker's loop would: the
-     * same visits, checks, ends and end details, and the registers of the last frame visited.
+     * pcs allow ({@link #storeRun}: each register saved at CFA + n, equal to CFA + n, or unknown;
+     * the return address saved, the sp CFA + n), exactly as the walker's loop would: the same
+     * visits, checks, ends and end details, and the registers of the last frame visited.
      * It changes {@code registers} and {@code known} in place, not {@code next} and
      * {@code nextKnown}, which the next {@link #step} then copies from them in full.
+     *
+     * <p>Inside, the known registers are a long's bits, the pc and sp are locals, and a register
+     * saved at CFA + n is not read at once: its register holds the address, marked as saved, and is
+     * read where a later row takes its CFA from it, or when this returns. A step first checks that
+     * every word its row reads (the lowest and the highest offset from the CFA, on a contiguous
+     * memory) is inside the memory, and where one is not, leaves the step to {@link #step} and the
+     * full path, which read in order and end with the same detail as ever. So every read it defers
+     * is inside the memory, and reads the word the full path would have read (the memory's words
+     * do not change during a walk: a captured stack, or frames that are live below the walker).
      *
      * @return the end of the walk, or null where a frame's row is not kept or not simple (then
      *     {@link #runIndex} and the others say where it is: visited, below {@code maxFrames})
@@ -341,70 +446,145 @@ final class CfiRowCache {
     CfiWalk.End run(int index, long pc, long sp, boolean exact, boolean grew, long[] registers, boolean[] known,
                     long[] next, boolean[] nextKnown, StackMemory memory, int maxFrames, CfiWalk.Visitor visitor) {
         runDetail = "";
+        long memoryBase = memory.baseAddress();
+        long size = memory.size();
+        long lastWord = size - 8;
+        if (!masks || lastWord < 0) {
+            return stopRun(index, pc, sp, exact, grew);
+        }
         int n = registerCount;
-        long[] vals = values;
-        int[] volatiles = volatileRegisters;
+        int spRegister = this.sp;
+        long[] m = meta;
+        long[] log = ring;
+        long knownBits = 0;
+        for (int r = 0; r < n; r++) {
+            knownBits |= known[r] ? 1L << r : 0;
+        }
+        int first = index;
+        int last = maxFrames - 1;
+        int start = index; // the index of the ring's first step, not yet written to the registers
+        int stop = Math.min(last, start + RING); // where the ring is full, or the last frame
+        long below = exact ? 0 : 1; // the lookup is pc - below
+        CfiWalk.End end = null;
         while (true) {
-            long lookup = exact ? pc : pc - 1;
-            int s = slot(lookup);
-            if (!used[s] || pcs[s] != lookup || !fast[s] || !known[cfaRegisters[s]]) {
+            long lookup = pc - below;
+            int at = slot(lookup) * META;
+            long info = m[at + M_INFO];
+            if (m[at + M_PC] != lookup) {
                 break;
             }
-            long cfa = registers[cfaRegisters[s]] + cfaOffsets[s];
-            int base = s * n;
-            int count = counts[s];
-            // Reads first, in the full path's order: a read outside the memory changes no register.
-            try {
-                for (int e = 0; e < count; e++) {
-                    long entry = entries[base + e];
-                    long operand = entry << 16 >> 16;
-                    int kind = (int) (entry >>> 48) & 0xff;
-                    if (kind == AT_CFA) {
-                        vals[e] = read(memory, cfa, operand);
-                    } else if (kind == CFA_PLUS) {
-                        vals[e] = cfa + operand;
-                    }
+            int cfaRegister = (int) info & 0xff;
+            long cfaBase;
+            if (cfaRegister == spRegister) {
+                cfaBase = sp;
+            } else {
+                if ((knownBits >>> cfaRegister & 1) == 0) {
+                    break;
                 }
-            } catch (dev.unwinder.api.UnwindException e) {
-                runDetail = String.valueOf(e.getMessage()).replace("%", "%%");
-                return CfiWalk.End.OUTSIDE_MEMORY;
+                cfaBase = value(cfaRegister, index - start, registers, memory);
             }
-            long callerPc = decodeReturnAddress.applyAsLong(vals[raEntries[s]]);
+            long cfa = cfaBase + m[at + M_CFA_OFFSET];
+            // Every word read is inside the memory: else step() reads in order, and says where. The
+            // CFA is in [base, base + size], the lowest word read at or above base and the highest
+            // at or below the last word; so no sum wraps either (offsets are below 2^47 and size
+            // below 2^63), and a difference that overflows comes out negative: step() then.
+            long fromBase = cfa - memoryBase;
+            if ((fromBase | size - fromBase | fromBase + m[at + M_LOW] | lastWord - fromBase - m[at + M_HIGH]) < 0) {
+                break;
+            }
+            long callerPc = unwind.decodeReturnAddress(memory.readLong(cfaBase + m[at + M_RA_OFFSET]));
             if (callerPc == 0) {
-                return CfiWalk.End.OUTERMOST;
+                end = CfiWalk.End.OUTERMOST;
+                break;
             }
-            long callerSp = vals[spEntries[s]];
-            int order = Long.compareUnsigned(callerSp, sp);
-            if (order < 0 || order == 0 && (!grew || callerPc == pc)) {
+            long callerSp = cfa + m[at + M_SP_OFFSET];
+            boolean grows = Long.compareUnsigned(callerSp, sp) > 0;
+            if (!grows && (callerSp != sp || !grew || callerPc == pc)) {
                 runDetail = "caller's sp 0x%x is not above sp 0x%x at pc 0x%x";
                 runA = callerSp;
                 runB = sp;
                 runC = pc;
-                return CfiWalk.End.CFA_NOT_GROWING;
+                end = CfiWalk.End.CFA_NOT_GROWING;
+                break;
             }
-            for (int r : volatiles) {
-                known[r] = false;
-            }
-            for (int e = 0; e < count; e++) {
-                long entry = entries[base + e];
-                int r = (int) (entry >>> 56);
-                known[r] = ((int) (entry >>> 48) & 0xff) != UNKNOWN;
-                registers[r] = vals[e];
-            }
-            stale = true;
-            grew = order > 0;
+            int k = 2 * (index - start);
+            log[k] = cfa;
+            log[k + 1] = at;
+            knownBits = knownBits & m[at + M_KEEP] | m[at + M_SET];
+            grew = grows;
             pc = callerPc;
             sp = callerSp;
-            exact = signalFrames[s];
+            below = info >>> BELOW_SHIFT & 1;
             index++;
-            hits++;
             if (!visitor.frame(index, pc, sp, CfiWalk.How.CFI)) {
-                return CfiWalk.End.STOPPED;
+                end = CfiWalk.End.STOPPED;
+                break;
             }
-            if (index + 1 == maxFrames) {
-                return CfiWalk.End.MAX_FRAMES;
+            if (index == stop) {
+                if (index == last) {
+                    end = CfiWalk.End.MAX_FRAMES;
+                    break;
+                }
+                write(index - start, knownBits, registers, memory);
+                start = index;
+                stop = Math.min(last, start + RING);
             }
         }
+        exact = below == 0;
+        // The last frame visited: its registers and which are known.
+        write(index - start, knownBits, registers, memory);
+        registers[spRegister] = sp;
+        for (int r = 0; r < n; r++) {
+            known[r] = (knownBits >>> r & 1) != 0;
+        }
+        hits += index - first;
+        stale = true;
+        return end != null ? end : stopRun(index, pc, sp, exact, grew);
+    }
+
+    /**
+     * The value of known register {@code r} after the ring's first {@code count} steps: from the last
+     * step that set it, or {@code registers} where none did.
+     */
+    private long value(int r, int count, long[] registers, StackMemory memory) {
+        for (int j = count - 1; j >= 0; j--) {
+            int at = (int) ring[2 * j + 1];
+            if ((meta[at + M_SET] >>> r & 1) != 0) {
+                long address = ring[2 * j] + runOffsets[at / META * registerCount + r];
+                return (meta[at + M_SAVED] >>> r & 1) != 0 ? memory.readLong(address) : address;
+            }
+        }
+        return registers[r];
+    }
+
+    /**
+     * Writes to {@code registers} the values of the known registers after the ring's first
+     * {@code count} steps, from the values before them: each from the last step that set it, the
+     * word at CFA + n (inside the memory: its step checked) or CFA + n itself.
+     */
+    private void write(int count, long knownBits, long[] registers, StackMemory memory) {
+        long remaining = knownBits;
+        int n = registerCount;
+        for (int j = count - 1; j >= 0 && remaining != 0; j--) {
+            int at = (int) ring[2 * j + 1];
+            long set = meta[at + M_SET] & remaining;
+            if (set == 0) {
+                continue;
+            }
+            long cfa = ring[2 * j];
+            long saved = meta[at + M_SAVED];
+            int base = at / META * n;
+            remaining &= ~set;
+            while (set != 0) {
+                int r = Long.numberOfTrailingZeros(set);
+                set &= set - 1;
+                long address = cfa + runOffsets[base + r];
+                registers[r] = (saved >>> r & 1) != 0 ? memory.readLong(address) : address;
+            }
+        }
+    }
+
+    private CfiWalk.End stopRun(int index, long pc, long sp, boolean exact, boolean grew) {
         runIndex = index;
         runPc = pc;
         runSp = sp;

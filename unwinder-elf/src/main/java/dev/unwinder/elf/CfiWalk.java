@@ -143,7 +143,7 @@ public final class CfiWalk {
         cfaAboveSp = conventions.cfaAboveCallerSp();
         signalFrames = conventions.signalFrames().toArray(CallFrameConventions.SignalFrame[]::new);
         row = new CfiRow(registerCount);
-        rows = new CfiRowCache(registerCount, sp, cfaAboveSp, conventions::isCalleeSaved, unwind::decodeReturnAddress);
+        rows = new CfiRowCache(registerCount, sp, cfaAboveSp, conventions::isCalleeSaved, unwind);
         registers = new long[registerCount];
         known = new boolean[registerCount];
         next = new long[registerCount];

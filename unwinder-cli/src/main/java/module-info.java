@@ -11,6 +11,7 @@ module dev.unwinder.cli {
     requires dev.unwinder.core;
     requires dev.unwinder.elf;
     requires dev.unwinder.process;
+    requires java.management; // the JVM's start time, for stack --timings
     requires info.picocli;
 
     // picocli fills the commands' annotated fields reflectively.

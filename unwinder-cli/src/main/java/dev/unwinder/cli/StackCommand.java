@@ -11,8 +11,7 @@ import dev.unwinder.elf.ProcessModules;
 import dev.unwinder.process.LiveProcess;
 import dev.unwinder.process.ProcessException;
 import java.lang.foreign.Arena;
-import java.time.Duration;
-import java.time.Instant;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -70,9 +69,8 @@ final class StackCommand implements Callable<Integer> {
         Unwind unwind = CoreCommand.plugin(process.machine().arch, "process " + pid);
         try (Arena arena = Arena.ofConfined()) {
             long start = System.nanoTime();
-            // From the process's start (to the kernel's clock tick): the JVM's start and the options' parsing.
-            long launched = ProcessHandle.current().info().startInstant()
-                    .map(instant -> Duration.between(instant, Instant.now()).toNanos()).orElse(-1L);
+            // From the JVM's own record of its start: its boot, the module system, and the options' parsing.
+            long launched = (System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime()) * 1_000_000L;
             // Modules and symbols first: nothing is stopped while files are read.
             ProcessModules modules = ProcessModules.of(pid, options.symbolFiles(arena));
             List<Module> all = new ArrayList<>(modules.modules().modules());

@@ -36,7 +36,7 @@ final class ModulePathTest {
         assertEquals(Set.of("java.util.spi.ToolProvider with [dev.unwinder.cli.UnwinderToolProvider]"),
                 descriptor.provides().stream().map(p -> p.service() + " with " + p.providers()).collect(Collectors.toSet()));
         assertEquals(Set.of("dev.unwinder.core", "dev.unwinder.elf", "dev.unwinder.process", "info.picocli",
-                        "java.base"),
+                        "java.base", "java.management"),
                 descriptor.requires().stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet()));
     }
 

@@ -37,8 +37,9 @@ import java.util.function.LongFunction;
  * caller's sp above its callee's, or equal to it for one step at a time where the pc changes (a
  * function without a frame), so no loop; and no exception escapes it but for a visitor's own.
  *
- * <p>Allocation: a module's table is opened (its file mapped into the arena given) and kept on the
- * first frame in that module; after that, a frame allocates nothing. A frame at a pc the walker has
+ * <p>Allocation: a module's table is read from the file the module keeps mapped ({@link Module#elf()},
+ * or for a module made without it, its file mapped into the arena given) and kept, on the first
+ * frame in that module; after that, a frame allocates nothing. A frame at a pc the walker has
  * seen before reuses the row it computed then (kept in a cache of 512 rows, those without DWARF
  * expressions), which gives the same walk faster. Not safe to share between threads; keep one per
  * walking thread.
@@ -127,7 +128,8 @@ public final class CfiWalk {
      *
      * @param unwind the arch plugin of the threads it walks
      * @param modules the modules whose files give CFI
-     * @param arena the arena the modules' files are mapped into, which must outlive the walker
+     * @param arena where the files of modules made without their mapped files are mapped; it must
+     *     outlive the walker
      * @throws IllegalArgumentException if the plugin gives no {@linkplain Unwind#callFrameConventions()
      *     call-frame conventions}
      */

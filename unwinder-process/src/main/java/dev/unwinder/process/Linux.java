@@ -67,16 +67,14 @@ final class Linux {
     }
 
     /**
-     * Calls each function once on nothing (pid 0 and the like, which fail at once), so that the
-     * first thread stopped does not wait for the calls to be linked and compiled.
+     * Calls each function once on nothing (pid 0 and the like, which fail at once); a capture does
+     * it a few hundred times, so that no thread stopped waits for the calls to be linked and compiled.
      */
     void warmUp() {
-        for (int i = 0; i < 3; i++) {
-            ptrace(PTRACE_INTERRUPT, 0, 0, 0);
-            registers(0, iovecs.asSlice(0, 8));
-            waitpid(0x7fffffff, WNOHANG);
-            read(0, 0, iovecs.asSlice(0, 0));
-        }
+        ptrace(PTRACE_INTERRUPT, 0, 0, 0);
+        registers(0, iovecs.asSlice(0, 8));
+        waitpid(0x7fffffff, WNOHANG);
+        read(0, 0, iovecs.asSlice(0, 0));
     }
 
     /** {@code errno} after the last call that failed. */

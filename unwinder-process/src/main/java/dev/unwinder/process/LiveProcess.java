@@ -48,6 +48,8 @@ import java.util.stream.Stream;
 public final class LiveProcess {
     /** How long a capture waits for a thread to stop (one in uninterruptible sleep may not). */
     private static final long STOP_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** How many times a capture runs its stop's code on nothing first. */
+    private static final int WARM_UP_ROUNDS = 300;
 
     /**
      * One thread's registers and stack, as captured.
@@ -195,8 +197,7 @@ public final class LiveProcess {
             throw new ProcessException(ProcessException.Kind.NO_SUCH_PROCESS, e.getMessage());
         }
         Linux linux = new Linux();
-        linux.warmUp();
-        warmUp(maps, arena);
+        warmUp(linux, maps, arena);
         List<Integer> tids = threadIds();
         List<ThreadStack> threads = new ArrayList<>();
         List<String> notes = new ArrayList<>();
@@ -267,19 +268,23 @@ public final class LiveProcess {
     }
 
     /**
-     * Runs what a stop runs, once, on nothing: a fresh JVM loads and links those classes and methods
-     * now, not while the first thread waits stopped.
+     * Runs what a stop runs, on nothing, {@value #WARM_UP_ROUNDS} times: a fresh JVM (the
+     * command's, which compiles with C1 only) loads, links and compiles those classes and methods
+     * now, not while a thread waits stopped. About a millisecond: each round's system calls fail at
+     * once or read 64 bytes of the process's first mapping.
      */
-    private void warmUp(List<ProcessMaps.Mapping> maps, Arena arena) {
+    private void warmUp(Linux linux, List<ProcessMaps.Mapping> maps, Arena arena) {
         MemorySegment registers = arena.allocate(JAVA_LONG, machine.registerWords);
-        long[] dwarf = machine.dwarfRegisters(registers.toArray(JAVA_LONG));
-        for (ProcessMaps.Mapping mapping : maps) {
-            if (mapping.contains(dwarf[stackPointer(machine)])) {
-                break;
-            }
+        long somewhere = maps.isEmpty() ? 0 : maps.getFirst().start();
+        for (int round = 0; round < WARM_UP_ROUNDS; round++) {
+            linux.warmUp();
+            long[] dwarf = machine.dwarfRegisters(registers.toArray(JAVA_LONG));
+            dwarf[stackPointer(machine)] = somewhere;
+            StackMemory stack = readStack(linux, somewhere, maps, 64, arena);
+            new ThreadStack(0, "", machine.pc(registers.toArray(JAVA_LONG)), dwarf, stack, System.nanoTime() - round);
+            linux.waitpid(Integer.MAX_VALUE, Linux.WNOHANG);
+            linux.registers(0, probe);
         }
-        StackMemory stack = StackMemory.ofSegment(arena.allocate(8, 8).asSlice(0, 0), 0, machine.byteOrder);
-        new ThreadStack(0, "", machine.pc(registers.toArray(JAVA_LONG)), dwarf, stack, System.nanoTime());
     }
 
     /**

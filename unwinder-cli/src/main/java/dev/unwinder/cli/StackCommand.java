@@ -3,6 +3,7 @@ package dev.unwinder.cli;
 import dev.unwinder.api.Registers;
 import dev.unwinder.api.StackMemory;
 import dev.unwinder.api.Unwind;
+import dev.unwinder.api.UnwindException;
 import dev.unwinder.elf.CfiWalk;
 import dev.unwinder.elf.ElfException;
 import dev.unwinder.elf.Module;
@@ -100,8 +101,12 @@ final class StackCommand implements Callable<Integer> {
                     backtraces.add(Backtrace.cfi(OptionalInt.of(thread.tid()), header, unwind.name(), walker,
                             thread.stack(), code, thread.pc(), thread.dwarfRegisters(), options.maxFrames, symbolizer));
                 } else {
-                    long fp = unwind.startFp(Registers.of(thread.pc(), thread.dwarfRegisters()),
-                            thread.stack());
+                    long fp;
+                    try {
+                        fp = unwind.startFp(Registers.of(thread.pc(), thread.dwarfRegisters()), thread.stack());
+                    } catch (UnwindException e) {
+                        fp = 0; // s390x's backchain word outside the copy: the walk gives the first frame, and says so
+                    }
                     backtraces.add(Backtrace.lenient(OptionalInt.of(thread.tid()), header + String.format(", fp 0x%x", fp),
                             unwind, thread.stack(), thread.pc(), fp, options.maxFrames, symbolizer));
                 }

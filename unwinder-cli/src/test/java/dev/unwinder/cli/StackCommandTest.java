@@ -150,6 +150,27 @@ final class StackCommandTest {
         }
     }
 
+    /** With --fp-only, the frame-pointer chain of each thread's copy: the program's own frames, each an fp frame. */
+    @Test
+    void fpOnlyWalksTheFramePointerChain() throws Exception {
+        requireTools("gcc");
+        Path dir = directory("stack-fp-only");
+        ProcessHandle target = start(List.of(buildBlocked(dir).toString()), dir.resolve("blocked.out"));
+        try {
+            JsonNode report = stack(target.pid(), List.of("--fp-only"));
+            JsonNode main = threads(report).get(target.pid());
+            List<String> names = new ArrayList<>();
+            main.get("frames").forEach(f -> {
+                assertTrue(List.of("context", "fp").contains(f.get("how").asText()), f.toString());
+                names.add(f.has("symbol") ? f.get("symbol").asText() : "??");
+            });
+            assertTrue(names.stream().filter("crash_here"::equals).count() >= 3, names.toString());
+            assertAllRunning(target.pid());
+        } finally {
+            kill(target);
+        }
+    }
+
     /** SIGINT at any moment of a frozen capture leaves every thread of the target running. */
     @Test
     void anInterruptedCommandLeavesTheTargetRunning() throws Exception {

@@ -63,51 +63,24 @@ final class CfiWalkCoreTest {
 
     @Test
     void x86_64KernelCoreMatchesGdb() {
-        TestPrograms.requireTools("bash", "gcc", "gdb");
-        String arch = System.getProperty("os.arch");
-        if (!arch.equals("amd64") && !arch.equals("x86_64")) {
-            TestPrograms.unavailable("the kernel-core test needs an x86_64 host; this one is " + arch);
-        }
-        Path dir = TestPrograms.freshDirectory("cfiwalk-kernel");
-        build(dir, "gcc", "cfiwalk.c", List.of("-DCFIWALK_SIGNAL"));
-        TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c", "ulimit -c unlimited; exec ./cfiwalk"));
-        assertEquals(128 + 6, crashed.status(), crashed.err());
-        Path core = dir.resolve("core");
-        assertTrue(Files.isRegularFile(core), "no core in " + dir + ": kernel.core_pattern must be 'core'");
+        Path core = kernelCore("cfiwalk-kernel", "cfiwalk.c", List.of("-DCFIWALK_SIGNAL"), 6);
+        Path dir = core.getParent();
         Map<CfiWalk.How, Integer> byHow = compare(dir, core, null, "gdb");
         assertEquals(1, byHow.getOrDefault(CfiWalk.How.SIGNAL, 0), "frames out of the program's own restorer");
     }
 
     @Test
     void x86_64SegfaultInsideTheCLibraryMatchesGdb() {
-        TestPrograms.requireTools("bash", "gcc", "gdb");
-        String arch = System.getProperty("os.arch");
-        if (!arch.equals("amd64") && !arch.equals("x86_64")) {
-            TestPrograms.unavailable("the kernel-core test needs an x86_64 host; this one is " + arch);
-        }
-        Path dir = TestPrograms.freshDirectory("cfiwalk-kernel-segv");
-        build(dir, "gcc", "cfiwalk_segv.c", List.of());
-        TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c", "ulimit -c unlimited; exec ./cfiwalk"));
-        assertEquals(128 + 11, crashed.status(), crashed.err());
-        Path core = dir.resolve("core");
-        assertTrue(Files.isRegularFile(core), "no core in " + dir + ": kernel.core_pattern must be 'core'");
+        Path core = kernelCore("cfiwalk-kernel-segv", "cfiwalk_segv.c", List.of(), 11);
+        Path dir = core.getParent();
         compare(dir, core, null, "gdb");
     }
 
     /** pc 0 after a call through a null function pointer: the entry rule finds the caller, as gdb does. */
     @Test
     void x86_64NullFunctionPointerMatchesGdb() {
-        TestPrograms.requireTools("bash", "gcc", "gdb");
-        String arch = System.getProperty("os.arch");
-        if (!arch.equals("amd64") && !arch.equals("x86_64")) {
-            TestPrograms.unavailable("the kernel-core test needs an x86_64 host; this one is " + arch);
-        }
-        Path dir = TestPrograms.freshDirectory("cfiwalk-kernel-null");
-        build(dir, "gcc", "cfiwalk_null.c", List.of());
-        TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c", "ulimit -c unlimited; exec ./cfiwalk"));
-        assertEquals(128 + 11, crashed.status(), crashed.err());
-        Path core = dir.resolve("core");
-        assertTrue(Files.isRegularFile(core), "no core in " + dir + ": kernel.core_pattern must be 'core'");
+        Path core = kernelCore("cfiwalk-kernel-null", "cfiwalk_null.c", List.of(), 11);
+        Path dir = core.getParent();
         assertEquals(1, compare(dir, core, null, "gdb").getOrDefault(CfiWalk.How.ENTRY, 0));
     }
 
@@ -214,6 +187,22 @@ final class CfiWalkCoreTest {
         }
         int symbol = module.symbols().lookup(address);
         return symbol < 0 ? "??" : module.symbols().name(symbol);
+    }
+
+    /** Builds a test program for this x86_64 host and crashes it; returns the kernel's core. */
+    private static Path kernelCore(String name, String source, List<String> defines, int signal) {
+        TestPrograms.requireTools("bash", "gcc", "gdb");
+        String arch = System.getProperty("os.arch");
+        if (!arch.equals("amd64") && !arch.equals("x86_64")) {
+            TestPrograms.unavailable("the kernel-core test needs an x86_64 host; this one is " + arch);
+        }
+        Path dir = TestPrograms.freshDirectory(name);
+        build(dir, "gcc", source, defines);
+        TestPrograms.Result crashed = TestPrograms.run(dir, List.of("bash", "-c", "ulimit -c unlimited; exec ./cfiwalk"));
+        assertEquals(128 + signal, crashed.status(), crashed.err());
+        Path core = dir.resolve("core");
+        assertTrue(Files.isRegularFile(core), "no core in " + dir + ": kernel.core_pattern must be 'core'");
+        return core;
     }
 
     /** Builds a test program for an architecture and crashes it under qemu-user; returns qemu's core. */

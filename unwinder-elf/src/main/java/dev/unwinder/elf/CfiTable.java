@@ -786,20 +786,15 @@ public final class CfiTable {
         }
 
         long uleb() throws ElfException {
-            long value = 0;
-            int shift = 0;
-            int b;
-            do {
-                b = u8();
-                if (shift < 64) {
-                    value |= (long) (b & 0x7f) << shift;
-                }
-                shift += 7;
-            } while ((b & 0x80) != 0);
-            return value;
+            return leb(false);
         }
 
         long sleb() throws ElfException {
+            return leb(true);
+        }
+
+        /** A LEB128: bits past the 64th are dropped; a signed one is sign-extended from its last byte. */
+        private long leb(boolean signed) throws ElfException {
             long value = 0;
             int shift = 0;
             int b;
@@ -810,7 +805,7 @@ public final class CfiTable {
                 }
                 shift += 7;
             } while ((b & 0x80) != 0);
-            if (shift < 64 && (b & 0x40) != 0) {
+            if (signed && shift < 64 && (b & 0x40) != 0) {
                 value |= -1L << shift;
             }
             return value;

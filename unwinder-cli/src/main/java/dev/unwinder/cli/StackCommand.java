@@ -90,10 +90,12 @@ final class StackCommand implements Callable<Integer> {
             LongFunction<StackMemory> code = process.code(arena);
             List<Backtrace> backtraces = new ArrayList<>();
             Map<Integer, Long> stopped = new LinkedHashMap<>();
+            long longestInterrupt = 0;
             for (LiveProcess.ThreadStack thread : snapshot.threads()) {
                 long sp = thread.dwarfRegisters()[unwind.stackPointerRegister()];
                 long micros = thread.stoppedNanos() / 1000;
                 stopped.put(thread.tid(), micros);
+                longestInterrupt = Math.max(longestInterrupt, thread.interruptedNanos() / 1000);
                 String header = String.format("Thread %d \"%s\" (%s): pc 0x%x, sp 0x%x; stack copied [0x%x, 0x%x),"
                                 + " stopped %d us", thread.tid(), thread.name(), unwind.name(), thread.pc(), sp,
                         thread.stack().baseAddress(), thread.stack().baseAddress() + thread.stack().size(), micros);
@@ -120,9 +122,10 @@ final class StackCommand implements Callable<Integer> {
             if (timings) {
                 long longest = stopped.values().stream().mapToLong(Long::longValue).max().orElse(0);
                 spec.commandLine().getErr().printf("unwinder: timings: JVM start %.0f ms, modules %.1f ms (%d),"
-                                + " capture %.1f ms (%d threads, longest stop %d us), walk %.1f ms, print %.1f ms%n",
+                                + " capture %.1f ms (%d threads, longest stop %d us, longest from interrupt to detach"
+                                + " %d us), walk %.1f ms, print %.1f ms%n",
                         launched / 1e6, (loaded - start) / 1e6, map.modules().size(), (captured - loaded) / 1e6,
-                        snapshot.threads().size(), longest, (walked - captured) / 1e6, (System.nanoTime() - walked) / 1e6);
+                        snapshot.threads().size(), longest, longestInterrupt, (walked - captured) / 1e6, (System.nanoTime() - walked) / 1e6);
                 spec.commandLine().getErr().flush();
             }
         }

@@ -67,13 +67,16 @@ final class Linux {
     }
 
     /**
-     * Calls each function once on nothing (pid 0 and the like, which fail at once); a capture does
-     * it a few hundred times, so that no thread stopped waits for the calls to be linked and compiled.
+     * Calls each function once on nothing (pid 0 and the like, which fail at once), and reads what a
+     * success would have written; a capture does it a few hundred times, so that no thread stopped
+     * waits for the calls and the memory accesses to be linked (the first use of an access to a
+     * segment spins classes, for hundreds of microseconds) and compiled.
      */
     void warmUp() {
         ptrace(PTRACE_INTERRUPT, 0, 0, 0);
         registers(0, iovecs.asSlice(0, 8));
         waitpid(0x7fffffff, WNOHANG);
+        status();
         read(0, 0, iovecs.asSlice(0, 0));
     }
 
@@ -102,7 +105,8 @@ final class Linux {
         iovecs.setAtIndex(JAVA_LONG, 0, registers.address());
         iovecs.setAtIndex(JAVA_LONG, 1, registers.byteSize());
         long result = ptrace(PTRACE_GETREGSET, tid, NT_PRSTATUS, iovecs.address());
-        return result == -1 ? -1 : iovecs.getAtIndex(JAVA_LONG, 1);
+        long written = iovecs.getAtIndex(JAVA_LONG, 1); // read even on failure: the warm-up links the access
+        return result == -1 ? -1 : written;
     }
 
     /** {@code waitpid(tid, &status, options | __WALL)}: the tid, 0 (WNOHANG, nothing yet) or -1 with {@link #errno()}. */

@@ -17,6 +17,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -59,10 +60,13 @@ public final class LiveProcess {
      * @param pc its pc
      * @param dwarfRegisters its general registers by DWARF number
      * @param stack a copy of its stack from sp up, at sp's address
-     * @param stoppedNanos how long it was stopped, from the interrupt to the detach
+     * @param stoppedNanos how long it was stopped, at most: from the last moment it was seen not
+     *     stopped yet (else from the interrupt) to the detach
+     * @param interruptedNanos from the interrupt to the detach: {@code stoppedNanos} and the time
+     *     before, in which the thread was woken and waited for a CPU to reach the stop
      */
     public record ThreadStack(int tid, String name, long pc, long[] dwarfRegisters, StackMemory stack,
-                              long stoppedNanos) {}
+                              long stoppedNanos, long interruptedNanos) {}
 
     /**
      * What a capture found.
@@ -197,13 +201,15 @@ public final class LiveProcess {
             throw new ProcessException(ProcessException.Kind.NO_SUCH_PROCESS, e.getMessage());
         }
         Linux linux = new Linux();
-        warmUp(linux, maps, arena);
+        Buffers buffers = new Buffers(maxStackBytes);
+        warmUp(linux, maps, buffers, arena);
         List<Integer> tids = threadIds();
         List<ThreadStack> threads = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         if (freeze) {
             List<Integer> seized = new ArrayList<>();
             long[] since = new long[tids.size()];
+            long[] running = new long[tids.size()];
             int[] pending = new int[tids.size()];
             try {
                 for (int tid : tids) {
@@ -217,12 +223,10 @@ public final class LiveProcess {
                 }
                 for (int i = 0; i < seized.size(); i++) {
                     int tid = seized.get(i);
-                    pending[i] = awaitStop(linux, tid, notes);
-                    if (pending[i] >= 0) {
-                        ThreadStack stack = copy(linux, tid, maps, maxStackBytes, arena, since[i], notes);
-                        if (stack != null) {
-                            threads.add(stack);
-                        }
+                    pending[i] = awaitStop(linux, tid, since[i], buffers, notes);
+                    running[i] = buffers.running;
+                    if (pending[i] >= 0 && grab(linux, tid, maps, buffers, notes)) {
+                        threads.add(keep(tid, buffers, arena, 0, 0));
                     }
                 }
             } finally {
@@ -230,12 +234,13 @@ public final class LiveProcess {
                     linux.ptrace(Linux.PTRACE_DETACH, seized.get(i), 0, Math.max(pending[i], 0));
                 }
             }
-            // Each thread was stopped from its interrupt to the detach of them all.
+            // Each thread was stopped until the detach of them all.
             long detached = System.nanoTime();
             for (int i = 0; i < threads.size(); i++) {
                 ThreadStack t = threads.get(i);
+                int at = seized.indexOf(t.tid());
                 threads.set(i, new ThreadStack(t.tid(), t.name(), t.pc(), t.dwarfRegisters(), t.stack(),
-                        detached - since[seized.indexOf(t.tid())]));
+                        detached - running[at], detached - since[at]));
             }
         } else {
             for (int tid : tids) {
@@ -244,49 +249,93 @@ public final class LiveProcess {
                 }
                 long since = System.nanoTime();
                 int pending = -1;
-                ThreadStack stack = null;
+                boolean grabbed = false;
                 try {
                     linux.ptrace(Linux.PTRACE_INTERRUPT, tid, 0, 0);
-                    pending = awaitStop(linux, tid, notes);
-                    if (pending >= 0) {
-                        stack = copy(linux, tid, maps, maxStackBytes, arena, since, notes);
-                    }
+                    pending = awaitStop(linux, tid, since, buffers, notes);
+                    grabbed = pending >= 0 && grab(linux, tid, maps, buffers, notes);
                 } finally {
                     linux.ptrace(Linux.PTRACE_DETACH, tid, 0, Math.max(pending, 0));
                 }
-                if (stack != null) {
-                    long stopped = System.nanoTime() - since;
-                    threads.add(new ThreadStack(stack.tid(), stack.name(), stack.pc(), stack.dwarfRegisters(),
-                            stack.stack(), stopped));
+                long detached = System.nanoTime();
+                if (grabbed) {
+                    threads.add(keep(tid, buffers, arena, detached - buffers.running, detached - since));
                 }
             }
         }
         // Names are read after the threads run again: a file read has no place in a stop.
         threads.replaceAll(t -> new ThreadStack(t.tid(), threadName(t.tid()), t.pc(), t.dwarfRegisters(), t.stack(),
-                t.stoppedNanos()));
+                t.stoppedNanos(), t.interruptedNanos()));
         return new Snapshot(List.copyOf(threads), List.copyOf(notes));
+    }
+
+    /** The smallest stack buffer a capture starts with; it grows to the largest stack copied. */
+    private static final long FIRST_BUFFER_BYTES = 64 * 1024;
+
+    /**
+     * What a stop writes into, allocated and touched before any thread stops, so that a stop runs
+     * system calls and arithmetic only: no allocation of native memory, and no first touch of its
+     * pages (a page fault each) while a thread waits. After the detach, {@link #keep} copies the
+     * stack into memory of its own size.
+     */
+    private final class Buffers {
+        final MemorySegment registers = Arena.ofAuto().allocate(JAVA_LONG, machine.registerWords);
+        /** The stack pointer's index in {@code pr_reg}: where the machine's decoding takes it from. */
+        final int spIndex;
+        private final long maxStackBytes;
+        MemorySegment stack;
+        /**
+         * When {@link #awaitStop} last saw the thread not stopped yet (a time before a check that
+         * found it running), else the interrupt's: the thread stopped after it.
+         */
+        long running;
+        /** What the last {@link #grab} read: the stack's address and bytes. */
+        long stackAddress;
+        long stackBytes;
+
+        Buffers(long maxStackBytes) {
+            this.maxStackBytes = maxStackBytes;
+            long[] indices = new long[machine.registerWords];
+            Arrays.setAll(indices, i -> i);
+            spIndex = (int) machine.dwarfRegisters(indices)[stackPointer(machine)];
+            stack = Arena.ofAuto().allocate(Math.max(8, Math.min(maxStackBytes, FIRST_BUFFER_BYTES)), 8);
+        }
+
+        /** A buffer of at least {@code bytes}: the one there is, else a bigger one, kept for the stacks after. */
+        MemorySegment stack(long bytes) {
+            if (stack.byteSize() < bytes) {
+                stack = Arena.ofAuto().allocate(Math.min(maxStackBytes, Math.max(bytes, 2 * stack.byteSize())), 8);
+            }
+            return stack.asSlice(0, bytes);
+        }
     }
 
     /**
      * Runs what a stop runs, on nothing, {@value #WARM_UP_ROUNDS} times: a fresh JVM (the
      * command's, which compiles with C1 only) loads, links and compiles those classes and methods
-     * now, not while a thread waits stopped. About a millisecond: each round's system calls fail at
-     * once or read 64 bytes of the process's first mapping.
+     * now, not while a thread waits stopped. A few milliseconds: each round's system calls fail at
+     * once or read the 64 bytes at the top of the process's main stack.
      */
-    private void warmUp(Linux linux, List<ProcessMaps.Mapping> maps, Arena arena) {
-        MemorySegment registers = arena.allocate(JAVA_LONG, machine.registerWords);
+    private void warmUp(Linux linux, List<ProcessMaps.Mapping> maps, Buffers buffers, Arena arena) {
+        // The top of the main thread's stack: the search of the mappings goes as far as a stop's.
         long somewhere = maps.isEmpty() ? 0 : maps.getFirst().start();
+        for (ProcessMaps.Mapping mapping : maps) {
+            if (mapping.path().equals("[stack]") && mapping.end() - mapping.start() >= 64) {
+                somewhere = mapping.end() - 64;
+            }
+        }
+        List<String> notes = new ArrayList<>();
         for (int round = 0; round < WARM_UP_ROUNDS; round++) {
             linux.warmUp();
-            long[] dwarf = machine.dwarfRegisters(registers.toArray(JAVA_LONG));
-            dwarf[stackPointer(machine)] = somewhere;
-            StackMemory stack = readStack(linux, somewhere, maps, 64, arena);
-            new ThreadStack(0, "", machine.pc(registers.toArray(JAVA_LONG)), dwarf, stack, System.nanoTime() - round);
-            linux.waitpid(Integer.MAX_VALUE, Linux.WNOHANG);
-            linux.registers(0, probe);
+            awaitStop(linux, Integer.MAX_VALUE, System.nanoTime(), buffers, notes); // fails: no such child
+            // A stop by the interrupt, and one by a signal (SIGUSR1).
+            signalToDeliver(0x7f | Linux.SIGTRAP << 8 | Linux.PTRACE_EVENT_STOP << 16);
+            signalToDeliver(0x7f | 10 << 8);
+            grab(linux, 0, maps, buffers, notes); // fails: no thread 0
+            readStack(linux, somewhere, maps, 64, buffers);
+            keep(0, buffers, arena, round, round);
         }
     }
-
     /**
      * The process's code at an address, for a walk that recognizes signal-return trampolines by
      * their instructions ({@code CfiWalk.walk}'s {@code code}): 16 bytes read with
@@ -349,69 +398,98 @@ public final class LiveProcess {
     }
 
     /**
-     * Waits for a seized thread to stop after PTRACE_INTERRUPT.
+     * Waits for a seized thread to stop after PTRACE_INTERRUPT, and notes in {@code buffers.running}
+     * the last time it was seen not stopped yet.
      *
+     * @param interrupted when the interrupt was sent
      * @return the signal to deliver when detaching (0 for none), or -1 if the thread exited or
      *     did not stop (with a note)
      */
-    private int awaitStop(Linux linux, int tid, List<String> notes) {
-        long deadline = System.nanoTime() + STOP_TIMEOUT_NANOS;
+    private int awaitStop(Linux linux, int tid, long interrupted, Buffers buffers, List<String> notes) {
+        long running = interrupted;
         while (true) {
+            long before = System.nanoTime();
             int result = linux.waitpid(tid, Linux.WNOHANG);
             if (result == tid) {
-                int status = linux.status();
-                if (!Linux.stopped(status)) {
+                buffers.running = running;
+                int signal = signalToDeliver(linux.status());
+                if (signal < 0) {
                     notes.add("thread " + tid + " exited while it was being stopped");
-                    return -1;
                 }
-                int signal = Linux.stopSignal(status);
-                if (Linux.event(status) == Linux.PTRACE_EVENT_STOP) {
-                    return 0; // the interrupt, or a group stop: nothing to deliver
-                }
-                // A signal arrived first: the thread is stopped all the same; deliver it on detach.
                 return signal;
             }
             // Another thread of this process may take the notification (the JDK's reaper waits on a
             // child it started): a thread whose registers can be read is stopped all the same.
             if (result == 0 && linux.registers(tid, probe) >= 0) {
+                buffers.running = running;
                 return 0;
             }
             if (result == -1 && linux.errno() != Linux.EINTR) {
                 notes.add("thread " + tid + " exited while it was being stopped (" + Linux.message(linux.errno()) + ")");
                 return -1;
             }
-            long now = System.nanoTime();
-            if (now - deadline > 0) {
+            // Both checks, made after `before`, found the thread not stopped: it stops later, if at all.
+            running = before;
+            if (before - interrupted > STOP_TIMEOUT_NANOS) {
                 notes.add("thread " + tid + " did not stop within 1 s (uninterruptible sleep?); skipped");
                 return -1;
             }
-            // A thread stops within microseconds: spin for the first millisecond, then sleep a little.
-            if (now - (deadline - STOP_TIMEOUT_NANOS) < 1_000_000) {
-                Thread.onSpinWait();
+            // A thread stops within microseconds once it runs. For the first millisecond give up the
+            // CPU (sched_yield) rather than spin: the thread woken to stop is often queued on this
+            // very CPU, and a spin keeps it off until the scheduler's next tick (4 ms at 250 Hz).
+            // Then sleep a little.
+            if (before - interrupted < 1_000_000) {
+                Thread.yield();
             } else {
                 LockSupport.parkNanos(50_000);
             }
         }
     }
 
-    /** Registers and stack of a stopped thread, or null (with a note). */
-    private ThreadStack copy(Linux linux, int tid, List<ProcessMaps.Mapping> maps, long maxStackBytes, Arena arena,
-                             long since, List<String> notes) {
-        MemorySegment prRegSegment = arena.allocate(JAVA_LONG, machine.registerWords);
-        if (linux.registers(tid, prRegSegment) < 0) {
-            notes.add("thread " + tid + ": cannot read its registers: " + Linux.message(linux.errno()));
-            return null;
+    /**
+     * What a seized thread's status from {@code waitpid} means.
+     *
+     * @return -1 if it is not a stop (the thread exited), else the signal to deliver when detaching:
+     *     0 for the interrupt's stop or a group stop, or the signal that stopped the thread first
+     */
+    static int signalToDeliver(int status) {
+        if (!Linux.stopped(status)) {
+            return -1;
         }
-        long[] prReg = prRegSegment.toArray(JAVA_LONG);
-        long[] dwarf = machine.dwarfRegisters(prReg);
-        long sp = dwarf[stackPointer(machine)];
-        StackMemory stack = readStack(linux, sp, maps, maxStackBytes, arena);
-        return new ThreadStack(tid, "", machine.pc(prReg), dwarf, stack, System.nanoTime() - since);
+        return Linux.event(status) == Linux.PTRACE_EVENT_STOP ? 0 : Linux.stopSignal(status);
     }
 
-    /** A copy of [sp, end of sp's mapping), at most maxStackBytes; empty if sp is in no mapping. */
-    private StackMemory readStack(Linux linux, long sp, List<ProcessMaps.Mapping> maps, long maxStackBytes,
-                                  Arena arena) {
+    /**
+     * In a stop: the thread's registers and stack into {@code buffers}; false (with a note) if its
+     * registers cannot be read.
+     */
+    private boolean grab(Linux linux, int tid, List<ProcessMaps.Mapping> maps, Buffers buffers, List<String> notes) {
+        long read = linux.registers(tid, buffers.registers);
+        long sp = buffers.registers.getAtIndex(JAVA_LONG, buffers.spIndex); // even on failure: the warm-up links it
+        if (read < 0) {
+            if (tid != 0) {
+                notes.add("thread " + tid + ": cannot read its registers: " + Linux.message(linux.errno()));
+            }
+            return false;
+        }
+        readStack(linux, sp, maps, buffers.maxStackBytes, buffers);
+        return true;
+    }
+
+    /** After a stop: what {@link #grab} read, as the thread's own, its stack copied into {@code arena}. */
+    private ThreadStack keep(int tid, Buffers buffers, Arena arena, long stoppedNanos, long interruptedNanos) {
+        long[] prReg = buffers.registers.toArray(JAVA_LONG);
+        MemorySegment stack = arena.allocate(Math.max(buffers.stackBytes, 1), 8).asSlice(0, buffers.stackBytes);
+        MemorySegment.copy(buffers.stack, 0, stack, 0, buffers.stackBytes);
+        return new ThreadStack(tid, "", machine.pc(prReg), machine.dwarfRegisters(prReg),
+                StackMemory.ofSegment(stack, buffers.stackAddress, machine.byteOrder), stoppedNanos, interruptedNanos);
+    }
+
+    /**
+     * Reads [sp, end of sp's mapping), at most maxStackBytes, into {@code buffers}; nothing if sp is
+     * in no mapping.
+     */
+    private void readStack(Linux linux, long sp, List<ProcessMaps.Mapping> maps, long maxStackBytes, Buffers buffers) {
         long start = sp & ~7L;
         long length = 0;
         for (ProcessMaps.Mapping mapping : maps) {
@@ -420,12 +498,13 @@ public final class LiveProcess {
                 break;
             }
         }
-        MemorySegment copy = arena.allocate(Math.max(length, 1), 8).asSlice(0, length);
+        MemorySegment copy = buffers.stack(length);
         long read = length == 0 ? 0 : linux.read(pid, start, copy);
         if (read < 0) {
             read = readProcMem(start, copy);
         }
-        return StackMemory.ofSegment(copy.asSlice(0, Math.max(read, 0)), start, machine.byteOrder);
+        buffers.stackAddress = start;
+        buffers.stackBytes = Math.max(read, 0);
     }
 
     /** Reads through /proc/PID/mem where process_vm_readv is refused; the bytes read, or 0. */

@@ -102,6 +102,13 @@ final class CfiRowCache {
     private static final int M_SAVED = 8;
     /** The CFA's register (8 bits) and flags. */
     private static final int M_INFO = 9;
+    /**
+     * The caller's pc that a step with the slot's row last found, and ({@link #M_NEXT_AT}) its slot's
+     * {@link #meta} index: a cache of the next slot, so that {@link #run} can load the next frame's
+     * row while it still reads the return address that confirms it.
+     */
+    private static final int M_NEXT_PC = 10;
+    private static final int M_NEXT_AT = 11;
     /** In {@link #M_INFO}: the row is not a signal frame's, so its caller's pc is looked up at pc - 1. */
     private static final int BELOW_SHIFT = 32;
 
@@ -119,7 +126,7 @@ final class CfiRowCache {
         this.unwind = unwind;
         masks = registerCount <= 64;
         runOffsets = new long[SLOTS * registerCount];
-        meta[M_PC] = noMatch(0);
+        clearTags();
         this.sp = sp;
         this.cfaAboveSp = cfaAboveSp;
         this.calleeSaved = calleeSaved;
@@ -146,19 +153,31 @@ final class CfiRowCache {
         if (!on) {
             Arrays.fill(used, false);
             Arrays.fill(meta, 0);
-            meta[M_PC] = noMatch(0);
+            clearTags();
         }
     }
 
-    /** A pc that no lookup in slot {@code s} can equal, as its slot is not {@code s}: an empty slot's pc in {@link #meta}. */
+    /**
+     * A lookup that no pc of slot {@code s} makes, as neither it nor the next address is in slot
+     * {@code s} (a lookup is the pc or pc - 1): an empty slot's pc in {@link #meta}.
+     */
     private static long noMatch(int s) {
-        return s == 0 ? 1 : 0;
+        return s < 2 ? 4 : 0; // slot(0) = 0, slot(1) = 1, slot(4) = 4, slot(5) = 5
+    }
+
+    /** Makes every slot of {@link #meta} empty. */
+    private void clearTags() {
+        for (int s = 0; s < SLOTS; s++) {
+            meta[s * META + M_PC] = noMatch(s);
+        }
     }
 
     /**
      * The slot of a pc: its low bits folded with the next ones. Cheap on purpose: in {@link #run} the
      * hash is on the path from one frame's return address to the next frame's, and the pcs of a
-     * stack are spread over functions anyway.
+     * stack are spread over functions anyway. A row is kept in the slot of the frame's pc, not of
+     * the pc looked up (pc - 1 above a call), and tagged with the latter: the subtraction is then
+     * off that path.
      */
     private static int slot(long pc) {
         return (int) (pc ^ pc >>> 9) & (SLOTS - 1);
@@ -168,12 +187,13 @@ final class CfiRowCache {
      * Keeps the row computed for {@code pc}, unless it uses an expression or its return-address
      * column is not a tracked register with a defined rule.
      *
-     * @param pc the pc the walker looked up ({@code pc - 1} above a call)
+     * @param lookup the pc the walker looked up ({@code pc - 1} above a call)
+     * @param pc the frame's pc, whose slot keeps the row
      * @param signalFrame whether the row's CIE is a signal frame's
      * @param ra the return-address column
      * @param row the row
      */
-    void store(long pc, boolean signalFrame, int ra, CfiRow row) {
+    void store(long lookup, long pc, boolean signalFrame, int ra, CfiRow row) {
         if (!enabled || row.cfaIsExpression() || ra < 0 || ra >= registerCount) {
             return;
         }
@@ -237,8 +257,8 @@ final class CfiRowCache {
             }
         }
         counts[s] = count;
-        storeRun(s, pc, signalFrame, ra, cfaRegister, row.cfaOffset(), base, count);
-        pcs[s] = pc;
+        storeRun(s, lookup, signalFrame, ra, cfaRegister, row.cfaOffset(), base, count);
+        pcs[s] = lookup;
         signalFrames[s] = signalFrame;
         returnAddresses[s] = ra;
         cfaRegisters[s] = cfaRegister;
@@ -251,7 +271,7 @@ final class CfiRowCache {
      * at CFA + n, equal to CFA + n, or unknown; the return address saved, the sp equal to CFA + n;
      * registers in a long's bits.
      */
-    private void storeRun(int s, long pc, boolean signalFrame, int ra, int cfaRegister, long cfaOffset, int base,
+    private void storeRun(int s, long lookup, boolean signalFrame, int ra, int cfaRegister, long cfaOffset, int base,
                           int count) {
         int at = s * META;
         if (!masks || ra == sp) {
@@ -314,24 +334,26 @@ final class CfiRowCache {
         meta[at + M_SET] = set;
         meta[at + M_SAVED] = saved;
         meta[at + M_INFO] = cfaRegister | (signalFrame ? 0 : 1L << BELOW_SHIFT);
-        meta[at + M_PC] = pc;
+        meta[at + M_PC] = lookup;
     }
 
     /**
-     * Steps from one frame to its caller with the row kept for {@code pc}, as the walker's full
-     * path would: fills {@code next} and {@code nextKnown}. With {@code same}, they already equal
-     * {@code registers} and {@code known} (the walker's previous step ended by copying them there),
-     * and only the registers the row changes are written.
+     * Steps from one frame to its caller with the row kept for {@code lookup} (in {@code pc}'s
+     * slot), as the walker's full path would: fills {@code next} and {@code nextKnown}. With
+     * {@code same}, they already equal {@code registers} and {@code known} (the walker's previous
+     * step ended by copying them there), and only the registers the row changes are written.
      *
+     * @param lookup the pc looked up ({@code pc - 1} above a call)
+     * @param pc the frame's pc
      * @return the return-address column, whose {@code next} value is the caller's return address;
-     *     -1 if no row is kept for {@code pc}, or the step needs an unknown register (then
+     *     -1 if no row is kept for {@code lookup}, or the step needs an unknown register (then
      *     {@code next} and {@code nextKnown} may have been written, and the full path must run)
      * @throws dev.unwinder.api.UnwindException if a read is outside the memory, exactly where the
      *     full path's read would be
      */
-    int step(long pc, boolean same, long[] registers, boolean[] known, StackMemory memory, long[] next, boolean[] nextKnown) {
+    int step(long lookup, long pc, boolean same, long[] registers, boolean[] known, StackMemory memory, long[] next, boolean[] nextKnown) {
         int s = slot(pc);
-        if (!used[s] || pcs[s] != pc) {
+        if (!used[s] || pcs[s] != lookup) {
             return -1;
         }
         int cfaRegister = cfaRegisters[s];
@@ -466,11 +488,10 @@ final class CfiRowCache {
         int stop = Math.min(last, start + RING); // where the ring is full, or the last frame
         long below = exact ? 0 : 1; // the lookup is pc - below
         CfiWalk.End end = null;
+        int at = slot(pc) * META;
         while (true) {
-            long lookup = pc - below;
-            int at = slot(lookup) * META;
             long info = m[at + M_INFO];
-            if (m[at + M_PC] != lookup) {
+            if (m[at + M_PC] != pc - below) {
                 break;
             }
             int cfaRegister = (int) info & 0xff;
@@ -507,6 +528,16 @@ final class CfiRowCache {
                 end = CfiWalk.End.CFA_NOT_GROWING;
                 break;
             }
+            // The caller's slot: from the last step with this row where it had the same caller (the
+            // common case, and then the next row's loads need not wait for the read above), else hashed.
+            int nextAt;
+            if (callerPc == m[at + M_NEXT_PC]) {
+                nextAt = (int) m[at + M_NEXT_AT];
+            } else {
+                nextAt = slot(callerPc) * META;
+                m[at + M_NEXT_PC] = callerPc;
+                m[at + M_NEXT_AT] = nextAt;
+            }
             int k = 2 * (index - start);
             log[k] = cfa;
             log[k + 1] = at;
@@ -515,6 +546,7 @@ final class CfiRowCache {
             pc = callerPc;
             sp = callerSp;
             below = info >>> BELOW_SHIFT & 1;
+            at = nextAt;
             index++;
             if (!visitor.frame(index, pc, sp, CfiWalk.How.CFI)) {
                 end = CfiWalk.End.STOPPED;

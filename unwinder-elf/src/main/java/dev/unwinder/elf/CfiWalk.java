@@ -260,7 +260,7 @@ public final class CfiWalk {
             long callerPc;
             boolean signal = false;
             try {
-                int cachedRa = rows.step(lookup, index > 0, registers, known, memory, next, nextKnown);
+                int cachedRa = rows.step(lookup, pc, index > 0, registers, known, memory, next, nextKnown);
                 Module module = cachedRa >= 0 ? null : modules.find(lookup);
                 CfiTable table = module == null ? null : table(module);
                 CfiFde fde = table == null ? null : table.find(lookup - module.bias());
@@ -282,7 +282,7 @@ public final class CfiWalk {
                     if (!cfiStep(table, ra)) {
                         return End.OUTSIDE_MEMORY;
                     }
-                    rows.store(lookup, fde.cie().signalFrame(), ra, row);
+                    rows.store(lookup, pc, fde.cie().signalFrame(), ra, row);
                     callerPc = unwind.decodeReturnAddress(next[ra]);
                     exact = fde.cie().signalFrame();
                     how = How.CFI;

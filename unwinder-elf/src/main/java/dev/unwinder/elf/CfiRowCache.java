@@ -111,6 +111,8 @@ final class CfiRowCache {
     private static final int M_NEXT_AT = 11;
     /** In {@link #M_INFO}: the row is not a signal frame's, so its caller's pc is looked up at pc - 1. */
     private static final int BELOW_SHIFT = 32;
+    /** In {@link #M_INFO}: the CFA's register is not the stack pointer (one bit test instead of a compare). */
+    private static final long CFA_NOT_SP = 1L << 33;
 
     /**
      * Creates an empty cache.
@@ -333,7 +335,7 @@ final class CfiRowCache {
         meta[at + M_KEEP] = keep;
         meta[at + M_SET] = set;
         meta[at + M_SAVED] = saved;
-        meta[at + M_INFO] = cfaRegister | (signalFrame ? 0 : 1L << BELOW_SHIFT);
+        meta[at + M_INFO] = cfaRegister | (signalFrame ? 0 : 1L << BELOW_SHIFT) | (cfaRegister == sp ? 0 : CFA_NOT_SP);
         meta[at + M_PC] = lookup;
     }
 
@@ -494,11 +496,11 @@ final class CfiRowCache {
             if (m[at + M_PC] != pc - below) {
                 break;
             }
-            int cfaRegister = (int) info & 0xff;
             long cfaBase;
-            if (cfaRegister == spRegister) {
+            if ((info & CFA_NOT_SP) == 0) {
                 cfaBase = sp;
             } else {
+                int cfaRegister = (int) info & 0xff;
                 if ((knownBits >>> cfaRegister & 1) == 0) {
                     break;
                 }

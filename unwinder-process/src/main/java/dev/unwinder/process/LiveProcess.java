@@ -336,6 +336,7 @@ public final class LiveProcess {
             keep(0, buffers, arena, round, round);
         }
     }
+
     /**
      * The process's code at an address, for a walk that recognizes signal-return trampolines by
      * their instructions ({@code CfiWalk.walk}'s {@code code}): 16 bytes read with

@@ -353,7 +353,8 @@ final class CfiRowCache {
      * @throws dev.unwinder.api.UnwindException if a read is outside the memory, exactly where the
      *     full path's read would be
      */
-    int step(long lookup, long pc, boolean same, long[] registers, boolean[] known, StackMemory memory, long[] next, boolean[] nextKnown) {
+    int step(long lookup, long pc, boolean same, long[] registers, boolean[] known, StackMemory memory, long[] next,
+             boolean[] nextKnown) {
         int s = slot(pc);
         if (!used[s] || pcs[s] != lookup) {
             return -1;

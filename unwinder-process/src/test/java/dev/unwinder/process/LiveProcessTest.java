@@ -5,15 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unwinder.api.StackMemory;
 import dev.unwinder.arch.x86_64.X86_64Unwind;
 import dev.unwinder.elf.CfiWalk;
 import dev.unwinder.elf.Demangler;
 import dev.unwinder.elf.ElfException;
 import dev.unwinder.elf.ModuleMap;
+import dev.unwinder.elf.ProcessMaps;
 import dev.unwinder.elf.ProcessModules;
 import dev.unwinder.elf.SymbolFiles;
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -82,6 +85,53 @@ final class LiveProcessTest {
                 assertTrue(got.size() >= want.size() && got.subList(from, want.size()).equals(want.subList(from,
                         want.size())), "thread " + thread.getKey() + ": gdb " + hex(want) + ", walk " + hex(got)
                         + "\n" + summary);
+            }
+            assertAllRunning(pid);
+        } finally {
+            Targets.kill(target);
+        }
+    }
+
+    /**
+     * A main thread's stack larger than the 64 KiB buffer a capture starts with (three environment
+     * variables of 80,000 bytes at its top; the kernel takes at most 128 KiB for one): the buffer
+     * grows in the stop, the copy is the whole of [sp, end of the stack's mapping) with the
+     * variables' bytes in it, and the threads after it are copied whole too, into the grown buffer.
+     */
+    @Test
+    void aStackLargerThanTheFirstBufferIsCopiedWhole() throws Exception {
+        assumeX86_64();
+        Targets.requireTools("gcc");
+        Path dir = Targets.directory("large-stack");
+        Map<String, String> pads = Map.of("UNWINDER_PAD_A", "a".repeat(80_000), "UNWINDER_PAD_B",
+                "b".repeat(80_000), "UNWINDER_PAD_C", "c".repeat(80_000));
+        ProcessHandle target = Targets.start(Targets.buildLive(dir), pads);
+        try (Arena arena = Arena.ofConfined()) {
+            long pid = target.pid();
+            List<ProcessMaps.Mapping> maps = ProcessMaps.read(pid);
+            LiveProcess.Snapshot snapshot = LiveProcess.open(pid).capture(false, 1 << 20, arena);
+            assertEquals(List.of(), snapshot.notes());
+            assertEquals(pid, snapshot.threads().getFirst().tid());
+            for (LiveProcess.ThreadStack thread : snapshot.threads()) {
+                long sp = thread.dwarfRegisters()[7];
+                ProcessMaps.Mapping mapping = maps.stream().filter(m -> m.contains(sp)).findFirst().orElseThrow();
+                StackMemory copy = thread.stack();
+                assertEquals(sp & ~7L, copy.baseAddress(), () -> "thread " + thread.tid());
+                assertEquals(mapping.end(), copy.baseAddress() + copy.size(), () -> "thread " + thread.tid());
+            }
+            StackMemory main = snapshot.threads().getFirst().stack();
+            assertTrue(main.size() > 240_000, () -> "main stack copy of " + main.size() + " bytes");
+            byte[] bytes = new byte[(int) main.size()];
+            for (int i = 0; i + 8 <= bytes.length; i += 8) {
+                long word = main.readLong(main.baseAddress() + i);
+                for (int b = 0; b < 8; b++) {
+                    bytes[i + b] = (byte) (word >>> 8 * b);
+                }
+            }
+            String text = new String(bytes, StandardCharsets.ISO_8859_1);
+            for (Map.Entry<String, String> pad : pads.entrySet()) {
+                assertTrue(text.contains(pad.getKey() + "=" + pad.getValue()),
+                        pad.getKey() + " at the top of the main stack");
             }
             assertAllRunning(pid);
         } finally {

@@ -79,10 +79,17 @@ final class Targets {
      * for an exit), and waits until it prints "ready".
      */
     static ProcessHandle start(Path program) throws IOException, InterruptedException {
+        return start(program, Map.of());
+    }
+
+    /** The same, with these variables added to the program's environment. */
+    static ProcessHandle start(Path program, Map<String, String> environment) throws IOException, InterruptedException {
         Path out = program.resolveSibling(program.getFileName() + ".out");
         Files.deleteIfExists(out);
-        Process shell = new ProcessBuilder("sh", "-c", "\"$0\" > \"$1\" 2>&1 & echo $!", program.toString(),
-                out.toString()).start();
+        ProcessBuilder builder = new ProcessBuilder("sh", "-c", "\"$0\" > \"$1\" 2>&1 & echo $!", program.toString(),
+                out.toString());
+        builder.environment().putAll(environment);
+        Process shell = builder.start();
         BufferedReader reader = new BufferedReader(new InputStreamReader(shell.getInputStream(), StandardCharsets.UTF_8));
         long pid = Long.parseLong(reader.readLine().strip());
         shell.waitFor();

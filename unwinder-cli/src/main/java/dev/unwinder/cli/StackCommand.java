@@ -48,8 +48,8 @@ final class StackCommand implements Callable<Integer> {
     boolean freeze;
 
     @Option(names = "--timings",
-            description = "Print to stderr where the time went: reading the modules, capturing the threads (and the"
-                    + " longest stop), walking and printing.")
+            description = "Print to stderr where the time went: reading the modules, capturing the threads (with the"
+                    + " longest stop, and the longest time from an interrupt to its detach), walking and printing.")
     boolean timings;
 
     @Mixin

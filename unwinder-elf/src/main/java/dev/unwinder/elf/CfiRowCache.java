@@ -7,8 +7,9 @@ import java.util.function.IntPredicate;
 
 /**
  * A walker's cache of the rows it computed, by the pc it looked up: a direct-mapped table of
- * {@value #SLOTS} slots, allocated once by the constructor, so that a frame whose pc was seen
- * before skips the module lookup, the FDE search and the CFA program, and allocates nothing.
+ * {@value #SLOTS} slots (the slot of the frame's pc, tagged with the pc looked up, pc - 1 above a
+ * call), allocated once by the constructor, so that a frame whose pc was seen before skips the
+ * module lookup, the FDE search and the CFA program, and allocates nothing.
  *
  * <p>A slot holds a row in a compact, resolved form: the CFA as a register plus an offset, and per
  * register one of {@link #KEEP}, {@link #UNKNOWN}, {@link #AT_CFA} (saved at CFA + n),

@@ -440,20 +440,15 @@ final class CfiRowCache {
     long runSp;
     boolean runExact;
     boolean runGrew;
-    /**
-     * What the end {@link #run} returned was about, as the walker says it: a format of up to three
-     * long arguments ({@link #runA} and the others); empty for the others.
-     */
-    String runDetail = "";
-    long runA;
-    long runB;
-    long runC;
 
     /**
      * Walks on from a frame that the walker has visited, as long as the rows kept for the frames'
      * pcs allow ({@link #storeRun}: each register saved at CFA + n, equal to CFA + n, or unknown;
      * the return address saved, the sp CFA + n), exactly as the walker's loop would: the same
-     * visits, checks, ends and end details, and the registers of the last frame visited.
+     * visits, checks and ends, and the registers of the last frame visited. A step whose caller's
+     * sp is not above the sp, and a step whose words are not all inside the memory, it leaves to
+     * the walker, which says whether the walk ends and why; the ends it returns (outermost, stopped,
+     * the frame limit) have no detail.
      * It changes {@code registers} and {@code known} in place, not {@code next} and
      * {@code nextKnown}, which the next {@link #step} then copies from them in full.
      *
@@ -466,12 +461,12 @@ final class CfiRowCache {
      * is inside the memory, and reads the word the full path would have read (the memory's words
      * do not change during a walk: a captured stack, or frames that are live below the walker).
      *
-     * @return the end of the walk, or null where a frame's row is not kept or not simple (then
-     *     {@link #runIndex} and the others say where it is: visited, below {@code maxFrames})
+     * @return the end of the walk, or null where the walker must take the next step (a row not kept
+     *     or not simple, a word outside the memory, a caller's sp not above): then
+     *     {@link #runIndex} and the others say where it is (visited, below {@code maxFrames})
      */
     CfiWalk.End run(int index, long pc, long sp, boolean exact, boolean grew, long[] registers, boolean[] known,
                     long[] next, boolean[] nextKnown, StackMemory memory, int maxFrames, CfiWalk.Visitor visitor) {
-        runDetail = "";
         long memoryBase = memory.baseAddress();
         long size = memory.size();
         long lastWord = size - 8;
@@ -523,13 +518,9 @@ final class CfiRowCache {
                 break;
             }
             long callerSp = cfa + m[at + M_SP_OFFSET];
-            boolean grows = Long.compareUnsigned(callerSp, sp) > 0;
-            if (!grows && (callerSp != sp || !grew || callerPc == pc)) {
-                runDetail = "caller's sp 0x%x is not above sp 0x%x at pc 0x%x";
-                runA = callerSp;
-                runB = sp;
-                runC = pc;
-                end = CfiWalk.End.CFA_NOT_GROWING;
+            if (Long.compareUnsigned(callerSp, sp) <= 0) {
+                // The stack does not grow: the walker's own step says whether it may (once, at the
+                // same sp) or ends the walk, and why. So every step taken here grows the stack.
                 break;
             }
             // The caller's slot: from the last step with this row where it had the same caller (the
@@ -546,7 +537,6 @@ final class CfiRowCache {
             log[k] = cfa;
             log[k + 1] = at;
             knownBits = knownBits & m[at + M_KEEP] | m[at + M_SET];
-            grew = grows;
             pc = callerPc;
             sp = callerSp;
             below = info >>> BELOW_SHIFT & 1;
@@ -575,7 +565,7 @@ final class CfiRowCache {
         }
         hits += index - first;
         stale = true;
-        return end != null ? end : stopRun(index, pc, sp, exact, grew);
+        return end != null ? end : stopRun(index, pc, sp, exact, index > first || grew);
     }
 
     /**

@@ -247,8 +247,7 @@ public final class CfiWalk {
                 End end = rows.run(index, pc, sp, exact, grew, registers, known, next, nextKnown, memory, maxFrames,
                         visitor);
                 if (end != null) {
-                    detail(rows.runDetail, rows.runA, rows.runB, rows.runC);
-                    return end;
+                    return end; // outermost, stopped or the frame limit: no detail
                 }
                 index = rows.runIndex;
                 pc = rows.runPc;

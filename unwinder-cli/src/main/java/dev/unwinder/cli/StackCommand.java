@@ -125,7 +125,8 @@ final class StackCommand implements Callable<Integer> {
                                 + " capture %.1f ms (%d threads, longest stop %d us, longest from interrupt to detach"
                                 + " %d us), walk %.1f ms, print %.1f ms%n",
                         launched / 1e6, (loaded - start) / 1e6, map.modules().size(), (captured - loaded) / 1e6,
-                        snapshot.threads().size(), longest, longestInterrupt, (walked - captured) / 1e6, (System.nanoTime() - walked) / 1e6);
+                        snapshot.threads().size(), longest, longestInterrupt, (walked - captured) / 1e6,
+                        (System.nanoTime() - walked) / 1e6);
                 spec.commandLine().getErr().flush();
             }
         }

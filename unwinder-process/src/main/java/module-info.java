@@ -8,6 +8,7 @@
  */
 module dev.unwinder.process {
     requires transitive dev.unwinder.elf;
+    requires java.management;
 
     exports dev.unwinder.process;
 }

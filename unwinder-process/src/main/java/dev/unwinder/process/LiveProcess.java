@@ -180,6 +180,10 @@ public final class LiveProcess {
     /**
      * Captures every thread's registers and stack.
      *
+     * <p>Before it stops the first thread, it runs the stop's code on nothing and waits until this
+     * JVM's JIT compiler is idle (a few milliseconds, at most about 25), so that a stop is not
+     * slowed by code being loaded, linked or compiled.
+     *
      * @param freeze whether to stop every thread before capturing any (one consistent snapshot),
      *     rather than one at a time
      * @param maxStackBytes the most bytes of each stack to copy, from sp up

@@ -4,11 +4,9 @@ import dev.unwinder.api.StackMemory;
 import dev.unwinder.arch.x86_64.X86_64Unwind;
 import dev.unwinder.elf.CfiWalk;
 import dev.unwinder.elf.Demangler;
-import dev.unwinder.elf.Module;
 import dev.unwinder.elf.ModuleMap;
 import dev.unwinder.elf.ProcessModules;
 import dev.unwinder.elf.SymbolFiles;
-import dev.unwinder.elf.SymbolLookup;
 import dev.unwinder.livestack.LiveChain;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -184,13 +182,8 @@ public class CfiBenchmark {
     }
 
     private String name(long address) {
-        Module module = modules.find(address);
-        if (module == null) {
-            return "?";
-        }
-        SymbolLookup symbols = module.symbols();
-        int i = symbols.lookup(address);
-        return i < 0 ? "?" : symbols.name(i);
+        String name = modules.symbolName(address);
+        return name == null ? "?" : name;
     }
 
     private String describe(List<Long> pcs) {

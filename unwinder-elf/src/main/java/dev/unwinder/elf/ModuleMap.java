@@ -77,6 +77,21 @@ public final class ModuleMap {
     }
 
     /**
+     * The name of the symbol that covers {@code address}, in the module that spans it.
+     *
+     * @param address an unsigned address
+     * @return the symbol's name, or null if no module spans the address or no symbol of it covers it
+     */
+    public String symbolName(long address) {
+        Module module = find(address);
+        if (module == null) {
+            return null;
+        }
+        int symbol = module.symbols().lookup(address);
+        return symbol < 0 ? null : module.symbols().name(symbol);
+    }
+
+    /**
      * The modules, by base address.
      *
      * @return the modules

@@ -2,6 +2,7 @@ package dev.unwinder.elf;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -34,6 +35,8 @@ final class ProcessModulesTest {
             assertTrue(symbol >= 0, "no symbol at getpid's address in " + libc);
             assertEquals(getpid.address(), libc.symbols().start(symbol));
             assertTrue(List.of("getpid", "__getpid").contains(libc.symbols().name(symbol)), libc.symbols().name(symbol));
+            assertEquals(libc.symbols().name(symbol), self.modules().symbolName(getpid.address() + 1));
+            assertNull(self.modules().symbolName(0), "no module at address 0");
             // Its base is where the kernel mapped libc's first page.
             String first = Files.readString(Path.of("/proc/self/maps")).lines()
                     .filter(line -> line.endsWith("/libc.so.6") && line.split("\\s+")[1].endsWith("p")

@@ -11,7 +11,6 @@ import dev.unwinder.elf.Module;
 import dev.unwinder.elf.ModuleMap;
 import dev.unwinder.elf.ProcessModules;
 import dev.unwinder.elf.SymbolFiles;
-import dev.unwinder.elf.SymbolLookup;
 import java.lang.foreign.Arena;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -188,13 +187,8 @@ final class LiveCfiWalkTest {
 
     /** The name of the function that contains {@code address} in this process's modules, or "?". */
     private static String functionName(long address) {
-        Module module = modules.find(address);
-        if (module == null) {
-            return "?";
-        }
-        SymbolLookup symbols = module.symbols();
-        int i = symbols.lookup(address);
-        return i < 0 ? "?" : symbols.name(i);
+        String name = modules.symbolName(address);
+        return name == null ? "?" : name;
     }
 
     private static String describe(List<Long> pcs) {

@@ -44,27 +44,30 @@ BENCH_API void bench_chain_noop(void) {
     chain_count = 0;
 }
 
-/* Lists the frames with glibc's backtrace() (libgcc's _Unwind_Backtrace), reps times. */
-BENCH_API void bench_chain_backtrace(void) {
+/*
+ * Lists the frames with `list` (backtrace or unw_backtrace, which take the same arguments), reps
+ * times. Inlined into each action, with the call made directly: the listing's first frame stays the
+ * action's own.
+ */
+static inline __attribute__((always_inline)) void list_frames(int (*list)(void **, int)) {
     int64_t total = 0;
     for (uint32_t i = 0; i < chain_reps; i++) {
-        int n = backtrace(chain_frames, (int)chain_max);
+        int n = list(chain_frames, (int)chain_max);
         total += n;
         __asm__ volatile("" : : "r"(chain_frames) : "memory");
     }
     chain_count = total / chain_reps;
 }
 
+/* Lists the frames with glibc's backtrace() (libgcc's _Unwind_Backtrace), reps times. */
+BENCH_API void bench_chain_backtrace(void) {
+    list_frames(backtrace);
+}
+
 /* Lists the frames with libunwind's unw_backtrace(), reps times. */
 BENCH_API void bench_chain_unw_backtrace(void) {
 #ifdef BENCH_LIBUNWIND
-    int64_t total = 0;
-    for (uint32_t i = 0; i < chain_reps; i++) {
-        int n = unw_backtrace(chain_frames, (int)chain_max);
-        total += n;
-        __asm__ volatile("" : : "r"(chain_frames) : "memory");
-    }
-    chain_count = total / chain_reps;
+    list_frames(unw_backtrace);
 #else
     chain_count = -1;
 #endif
